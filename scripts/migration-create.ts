@@ -1,0 +1,29 @@
+/**
+ * `npm run db:migration -- <name>`: writes the next migration, the SQL that takes the existing
+ * migrations to what prisma/schema.prisma declares (what `prisma migrate dev --create-only` writes),
+ * computed offline on an in-memory PGlite shadow database.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { diffMigrationsToSchema, migrationsDir } from "../server/db/schema-engine.js";
+
+const name = process.argv[2];
+if (!name || !/^[a-z0-9_]+$/.test(name)) {
+  console.error("usage: npm run db:migration -- <name>   (lowercase letters, digits and _)");
+  process.exit(2);
+}
+
+const db = new PGlite();
+const { exitCode, script } = await diffMigrationsToSchema(new PrismaPGlite(db));
+await db.close();
+if (exitCode === 0) {
+  console.log("The migrations already match prisma/schema.prisma: nothing to write.");
+  process.exit(0);
+}
+const stamp = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
+const dir = path.join(migrationsDir, `${stamp}_${name}`);
+await mkdir(dir, { recursive: true });
+await writeFile(path.join(dir, "migration.sql"), script);
+console.log(`Wrote ${path.relative(process.cwd(), dir)}/migration.sql`);

@@ -1,0 +1,101 @@
+/**
+ * The HTTP surface: health checks, CORS, and the tRPC API under /trpc.
+ */
+import { randomUUID } from "node:crypto";
+import * as trpcExpress from "@trpc/server/adapters/express";
+import cors from "cors";
+import express from "express";
+import type { Express } from "express";
+import { pinoHttp } from "pino-http";
+import type { Config } from "./config.js";
+import type { Database } from "./db/database.js";
+import { createFeatureService } from "./features/feature.service.js";
+import type { Logger } from "./logger.js";
+import { createOrganizationRegistry } from "./organizations.js";
+import type { Context, Services } from "./trpc/context.js";
+import { appRouter } from "./trpc/router.js";
+
+export function createServices(config: Config, db: Database, log: Logger): Services {
+  return {
+    config,
+    db,
+    log,
+    features: createFeatureService(db.prisma),
+    organizations: createOrganizationRegistry(db.prisma),
+  };
+}
+
+const REQUEST_ID = /^[\w.:-]{1,100}$/;
+
+export interface AppState {
+  /** Set when the process is shutting down: readiness answers 503 so load balancers drain it. */
+  draining: boolean;
+}
+
+export function createApp(services: Services, state: AppState = { draining: false }): Express {
+  const { config, db, log } = services;
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", "loopback");
+
+  app.use(
+    pinoHttp({
+      logger: log,
+      // A caller's (or load balancer's) x-request-id is kept when it is sane, so logs correlate.
+      genReqId(req, res) {
+        const given = req.headers["x-request-id"];
+        const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader("x-request-id", id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url?.startsWith("/health") ?? false },
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      },
+    }),
+  );
+
+  app.get("/health", (_req, res) => {
+    res.json({ status: "healthy" });
+  });
+
+  app.get("/health/ready", async (_req, res) => {
+    if (state.draining) {
+      res.status(503).json({ status: "unavailable", reason: "shutting down" });
+      return;
+    }
+    try {
+      await db.ping();
+      res.json({ status: "ready", database: db.kind });
+    } catch (error) {
+      res.status(503).json({ status: "unavailable", reason: `database: ${(error as Error).message}` });
+    }
+  });
+
+  app.use(cors({ origin: config.allowedOrigins, maxAge: 600 }));
+
+  app.use(
+    "/trpc",
+    trpcExpress.createExpressMiddleware({
+      router: appRouter,
+      createContext: ({ req }): Context => ({
+        ...services,
+        // pino-http has set both (its genReqId above returns a string).
+        requestId: req.id as string,
+        log: req.log,
+        authorization: req.headers.authorization,
+      }),
+      onError({ error, path, ctx }) {
+        if (error.code === "INTERNAL_SERVER_ERROR") {
+          (ctx?.log ?? log).error({ err: error.cause ?? error, path, requestId: ctx?.requestId }, "unexpected error");
+        }
+      },
+    }),
+  );
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: "Not found" });
+  });
+
+  return app;
+}

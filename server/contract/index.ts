@@ -1,0 +1,92 @@
+/**
+ * The contract: every input and output of the API, as zod schemas. Types are inferred from them, and
+ * the typed client re-exports them, so this module imports nothing but zod.
+ */
+import { z } from "zod";
+
+export const FeatureStatus = z.enum(["ACTIVE", "INACTIVE"]);
+export type FeatureStatus = z.infer<typeof FeatureStatus>;
+
+const FeatureId = z.uuid({ error: "must be a UUID" });
+const FeatureName = z
+  .string()
+  .trim()
+  .min(2, "must be at least 2 characters")
+  .max(200, "must be at most 200 characters");
+const FeatureDescription = z.string().max(2000, "must be at most 2000 characters").nullable();
+
+/** A feature as it travels on the wire. Timestamps are ISO-8601 strings (plain JSON, no transformer). */
+export const Feature = z.object({
+  id: z.uuid(),
+  organizationId: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  status: FeatureStatus,
+  createdById: z.string(),
+  updatedById: z.string(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export type Feature = z.infer<typeof Feature>;
+
+export const FeatureCreateInput = z.strictObject({
+  name: FeatureName,
+  description: FeatureDescription.optional(),
+  status: FeatureStatus.optional(),
+});
+export type FeatureCreateInput = z.input<typeof FeatureCreateInput>;
+
+export const FeatureListInput = z
+  .strictObject({
+    page: z.number().int().min(1).max(1_000_000).default(1),
+    limit: z.number().int().min(1).max(100).default(20),
+    /** Case-insensitive substring of the name; every character means itself. */
+    search: z.string().trim().max(200).optional(),
+    status: FeatureStatus.optional(),
+  })
+  .default({ page: 1, limit: 20 });
+export type FeatureListInput = z.input<typeof FeatureListInput>;
+
+export const Pagination = z.object({
+  page: z.number().int(),
+  limit: z.number().int(),
+  total: z.number().int(),
+  totalPages: z.number().int(),
+});
+export type Pagination = z.infer<typeof Pagination>;
+
+export const FeaturePage = z.object({ data: z.array(Feature), pagination: Pagination });
+export type FeaturePage = z.infer<typeof FeaturePage>;
+
+export const FeatureByIdInput = z.strictObject({ id: FeatureId });
+export type FeatureByIdInput = z.input<typeof FeatureByIdInput>;
+
+export const FeatureUpdateInput = z.strictObject({
+  id: FeatureId,
+  data: z
+    .strictObject({
+      name: FeatureName.optional(),
+      description: FeatureDescription.optional(),
+      status: FeatureStatus.optional(),
+    })
+    .refine((data) => Object.values(data).some((value) => value !== undefined), "must change at least one field"),
+});
+export type FeatureUpdateInput = z.input<typeof FeatureUpdateInput>;
+
+export const FeatureDeleteInput = FeatureByIdInput;
+export type FeatureDeleteInput = z.input<typeof FeatureDeleteInput>;
+export const FeatureDeleteOutput = z.object({ id: z.uuid() });
+export type FeatureDeleteOutput = z.infer<typeof FeatureDeleteOutput>;
+
+/** Who calls: the verified token's claims. */
+export const Me = z.object({
+  sub: z.string(),
+  organizationId: z.string(),
+  role: z.string().optional(),
+  email: z.string().optional(),
+});
+export type Me = z.infer<typeof Me>;
+
+/** Per-field messages of a BAD_REQUEST, keyed by the dotted path of the input field (`"data.name"`). */
+export const FieldErrors = z.record(z.string(), z.array(z.string()));
+export type FieldErrors = z.infer<typeof FieldErrors>;

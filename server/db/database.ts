@@ -1,0 +1,74 @@
+/**
+ * The database: Prisma 7's Rust-free client over a driver adapter, either a real PostgreSQL server
+ * (`@prisma/adapter-pg`) or, when no DATABASE_URL is given, embedded PGlite in a data directory.
+ */
+import { mkdir } from "node:fs/promises";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "../generated/prisma/client.js";
+import type { Config } from "../config.js";
+import type { Logger } from "../logger.js";
+import { applyMigrations } from "./schema-engine.js";
+
+export type { PrismaClient };
+
+export interface Database {
+  prisma: PrismaClient;
+  kind: "postgres" | "embedded";
+  /** Resolves when the database answers a trivial query within `timeoutMs`; rejects otherwise. */
+  ping(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Connects to PostgreSQL at `url`. Migrations are applied separately (`npm run db:migrate`). */
+export function connectPostgres(url: string, options: { poolSize: number }): Database {
+  const adapter = new PrismaPg({
+    connectionString: url,
+    max: options.poolSize,
+    // A database that does not answer must fail a call quickly, not hold it forever.
+    connectionTimeoutMillis: 5_000,
+  });
+  return wrap(new PrismaClient({ adapter }), "postgres", async () => {});
+}
+
+/**
+ * Opens embedded PGlite (`dataDir`, or in memory when undefined) and applies pending migrations,
+ * so a first start needs no set-up at all.
+ */
+export async function openEmbedded(dataDir: string | undefined, log?: Logger): Promise<Database> {
+  if (dataDir) await mkdir(dataDir, { recursive: true });
+  const pglite = new PGlite(dataDir);
+  await pglite.waitReady;
+  const applied = await applyMigrations(new PrismaPGlite(pglite));
+  if (applied.length > 0) log?.info({ migrations: applied }, "applied migrations to the embedded database");
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  return wrap(prisma, "embedded", () => pglite.close());
+}
+
+export async function openDatabase(config: Config, log?: Logger): Promise<Database> {
+  if (config.databaseUrl) return connectPostgres(config.databaseUrl, { poolSize: config.databasePoolSize });
+  return openEmbedded(config.pgliteDataDir, log);
+}
+
+function wrap(prisma: PrismaClient, kind: Database["kind"], closeDriver: () => Promise<void>): Database {
+  return {
+    prisma,
+    kind,
+    async ping(timeoutMs = 2_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([prisma.$queryRaw`SELECT 1`, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async close() {
+      await prisma.$disconnect();
+      await closeDriver();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * Prisma's official schema engine, in its WASM build, driven through a driver adapter.
+ *
+ * Why not the `prisma migrate` CLI: the CLI always downloads the native schema engine first, and the
+ * machines this service is built on reach only the npm registry (see README, "Migrations"). The WASM
+ * engine is the same Rust code the CLI runs, so the SQL it diffs and the `_prisma_migrations` rows it
+ * writes are exactly the CLI's: migrations stay deployable with a plain `prisma migrate deploy`.
+ *
+ * `@prisma/schema-engine-wasm` is an internal package: its version is pinned exactly in package.json.
+ */
+import { readFile, readdir } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { bindMigrationAwareSqlAdapterFactory } from "@prisma/driver-adapter-utils";
+import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import * as engineBindings from "@prisma/schema-engine-wasm/schema_engine_bg";
+import type { MigrationList, SchemaEngine } from "@prisma/schema-engine-wasm";
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const schemaPath = path.join(projectRoot, "prisma/schema.prisma");
+export const migrationsDir = path.join(projectRoot, "prisma/migrations");
+
+const noFilters = { externalTables: [], externalEnums: [] };
+
+let wasmReady: Promise<void> | undefined;
+
+/** The part of the WebAssembly global used here (lib "DOM", which declares it, is not loaded on a server). */
+declare const WebAssembly: {
+  instantiate(
+    bytes: Uint8Array,
+    imports: Record<string, unknown>,
+  ): Promise<{ instance: { exports: { __wbindgen_start(): void } } }>;
+};
+
+/**
+ * Node 20 cannot `import` a .wasm module without `--experimental-wasm-modules`, so the module's
+ * bindings are instantiated by hand, exactly as its own `schema_engine.js` entry would.
+ */
+function loadWasm(): Promise<void> {
+  wasmReady ??= (async () => {
+    const require = createRequire(import.meta.url);
+    const bindingsFile = require.resolve("@prisma/schema-engine-wasm/schema_engine_bg");
+    const bytes = await readFile(path.join(path.dirname(bindingsFile), "schema_engine_bg.wasm"));
+    const { instance } = await WebAssembly.instantiate(bytes, {
+      "./schema_engine_bg.js": engineBindings,
+    });
+    (engineBindings as unknown as { __wbg_set_wasm(wasm: unknown): void }).__wbg_set_wasm(instance.exports);
+    instance.exports.__wbindgen_start();
+  })();
+  return wasmReady;
+}
+
+/** Starts a schema engine on a database reached through `adapterFactory` (which also provides its shadow database). */
+export async function createSchemaEngine(adapterFactory: SqlMigrationAwareDriverAdapterFactory): Promise<SchemaEngine> {
+  await loadWasm();
+  const datamodel = await readFile(schemaPath, "utf8");
+  const { SchemaEngine: Engine } = engineBindings as unknown as typeof import("@prisma/schema-engine-wasm");
+  return Engine.new(
+    { datamodels: [[schemaPath, datamodel]] },
+    () => {
+      // The engine reports progress lines here; migration results are returned, so nothing is lost.
+    },
+    bindMigrationAwareSqlAdapterFactory(adapterFactory),
+  );
+}
+
+/** Reads `prisma/migrations` in the shape the engine (and the Prisma CLI) expects. */
+export async function readMigrations(baseDir = migrationsDir): Promise<MigrationList> {
+  const entries = await readdir(baseDir, { withFileTypes: true }).catch(() => []);
+  const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const lockPath = path.join(baseDir, "migration_lock.toml");
+  return {
+    baseDir,
+    lockfile: { path: lockPath, content: await readFile(lockPath, "utf8").catch(() => null) },
+    shadowDbInitScript: "",
+    migrationDirectories: await Promise.all(
+      dirs.map(async (dir) => ({
+        path: dir,
+        migrationFile: {
+          path: "migration.sql",
+          content: await readFile(path.join(baseDir, dir, "migration.sql"), "utf8").then(
+            (value) => ({ tag: "ok" as const, value }),
+            (error: Error) => ({ tag: "error" as const, value: error.message }),
+          ),
+        },
+      })),
+    ),
+  };
+}
+
+/** Applies every pending migration; returns the names of those applied now. */
+export async function applyMigrations(adapterFactory: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
+  const engine = await createSchemaEngine(adapterFactory);
+  try {
+    const { appliedMigrationNames } = await engine.applyMigrations({
+      migrationsList: await readMigrations(),
+      filters: noFilters,
+    });
+    return appliedMigrationNames;
+  } finally {
+    engine.free();
+  }
+}
+
+/**
+ * The SQL that takes the database described by the migrations to the one `schema.prisma` declares,
+ * computed on `adapterFactory`'s shadow database. Empty changes give `exitCode` 0.
+ */
+export async function diffMigrationsToSchema(
+  adapterFactory: SqlMigrationAwareDriverAdapterFactory,
+): Promise<{ exitCode: number; script: string }> {
+  const engine = await createSchemaEngine(adapterFactory);
+  try {
+    const result = await engine.diff({
+      from: { tag: "migrations", ...(await readMigrations()) },
+      to: { tag: "schemaDatamodel", files: [{ path: schemaPath, content: await readFile(schemaPath, "utf8") }] },
+      script: true,
+      exitCode: true,
+      filters: noFilters,
+    });
+    return { exitCode: result.exitCode, script: result.stdout ?? "" };
+  } finally {
+    engine.free();
+  }
+}

@@ -1,0 +1,57 @@
+/** Process entry: config -> database -> HTTP server -> graceful shutdown. */
+import type { AddressInfo } from "node:net";
+import { createApp, createServices } from "./app.js";
+import type { AppState } from "./app.js";
+import { ConfigError, loadConfig } from "./config.js";
+import type { Config } from "./config.js";
+import { openDatabase } from "./db/database.js";
+import { createLogger } from "./logger.js";
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+}
+
+const log = createLogger(config);
+if (config.usingDevSecret) {
+  log.warn("SECRET_KEY is not set: using the built-in DEVELOPMENT key. Anyone can forge tokens. Never run like this in production.");
+}
+
+const db = await openDatabase(config, log);
+const state: AppState = { draining: false };
+const app = createApp(createServices(config, db, log), state);
+const server = app.listen(config.port, config.host ?? "::");
+await new Promise<void>((resolve, reject) => {
+  server.once("listening", resolve);
+  server.once("error", reject);
+}).catch((error: Error) => {
+  log.fatal({ err: error }, "cannot listen");
+  process.exit(1);
+});
+const { port } = server.address() as AddressInfo;
+log.info({ port, database: db.kind === "embedded" ? `embedded (${config.pgliteDataDir})` : "postgres" }, `listening on http://localhost:${port}`);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  state.draining = true;
+  log.info({ signal }, "shutting down: finishing in-flight requests");
+  const force = setTimeout(() => {
+    log.error("in-flight requests did not finish in time; exiting");
+    process.exit(1);
+  }, config.shutdownTimeoutMs);
+  force.unref();
+  // Stop accepting; idle keep-alive sockets are closed now, busy ones after their response.
+  server.close();
+  server.closeIdleConnections();
+  await new Promise<void>((resolve) => server.once("close", () => resolve()));
+  await db.close();
+  log.info("stopped");
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,21 @@
+import type { Config } from "../config.js";
+import type { Database } from "../db/database.js";
+import type { FeatureService } from "../features/feature.service.js";
+import type { Logger } from "../logger.js";
+import type { OrganizationRegistry } from "../organizations.js";
+
+/** What lives as long as the process: built once in `createServices`, shared by every request. */
+export interface Services {
+  config: Config;
+  db: Database;
+  log: Logger;
+  features: FeatureService;
+  organizations: OrganizationRegistry;
+}
+
+/** Per request: the services plus what the request carries. */
+export interface Context extends Services {
+  requestId: string;
+  /** The raw `Authorization` header; only `orgProcedure` reads it. */
+  authorization: string | undefined;
+}

@@ -1,0 +1,70 @@
+/**
+ * tRPC set-up: the error shape, and the procedures every router builds on.
+ */
+import { initTRPC, TRPCError } from "@trpc/server";
+import { ZodError } from "zod";
+import type { FieldErrors } from "../contract/index.js";
+import { bearerToken, verifyAccessToken } from "../auth/token.js";
+import type { Context } from "./context.js";
+import { toTRPCError } from "./errors.js";
+
+/** Per-field messages keyed by the dotted input path (`"data.name"`); the input itself under `""`. */
+function fieldErrorsOf(error: ZodError): FieldErrors {
+  const fields: FieldErrors = {};
+  for (const issue of error.issues) {
+    const key = issue.path.map(String).join(".");
+    (fields[key] ??= []).push(issue.message);
+  }
+  return fields;
+}
+
+const t = initTRPC.context<Context>().create({
+  // Plain JSON on the wire (no transformer): curl and non-TypeScript clients can call every procedure.
+  errorFormatter({ shape, error, ctx }) {
+    const production = ctx?.config.nodeEnv === "production";
+    const fieldErrors = error.code === "BAD_REQUEST" && error.cause instanceof ZodError ? fieldErrorsOf(error.cause) : undefined;
+    const hidden = production && error.code === "INTERNAL_SERVER_ERROR";
+    return {
+      ...shape,
+      message: hidden ? "Internal server error" : fieldErrors ? "Invalid input" : shape.message,
+      data: {
+        code: shape.data.code,
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path,
+        ...(ctx && { requestId: ctx.requestId }),
+        ...(fieldErrors && { fieldErrors }),
+        ...(!production && error.code === "INTERNAL_SERVER_ERROR" && shape.data.stack && { stack: shape.data.stack }),
+      },
+    };
+  },
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+const errorConversion = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const mapped = toTRPCError(result.error.cause);
+    if (mapped) throw mapped;
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(errorConversion);
+
+/**
+ * Requires a valid bearer token; the organization comes from its verified `organization_id` claim and
+ * from nowhere else. The organization's row is created on first use.
+ */
+export const orgProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  let me;
+  try {
+    me = verifyAccessToken(bearerToken(ctx.authorization), ctx.config.secretKey);
+  } catch {
+    // One generic message: the caller learns nothing about why its token was refused.
+    throw new TRPCError({ code: "UNAUTHORIZED", message: "Invalid or missing credentials" });
+  }
+  await ctx.organizations.ensure(me.organizationId);
+  return next({ ctx: { me, actor: { sub: me.sub, organizationId: me.organizationId } } });
+});

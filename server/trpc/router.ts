@@ -1,0 +1,13 @@
+import { Me } from "../contract/index.js";
+import { featureRouter } from "../features/feature.router.js";
+import { orgProcedure, router } from "./init.js";
+
+export const appRouter = router({
+  auth: router({
+    me: orgProcedure.output(Me).query(({ ctx }) => ctx.me),
+  }),
+  features: featureRouter,
+});
+
+/** The API's type: all a typed client needs (see `client/`). */
+export type AppRouter = typeof appRouter;
