@@ -1,16 +1,17 @@
 import { pino } from "pino";
-import type { Logger } from "pino";
+import type { DestinationStream, Logger } from "pino";
 import type { Config } from "./config.js";
 
 export type { Logger };
 
-/** JSON logs; credentials are redacted wherever they could appear. */
-export function createLogger(config: Pick<Config, "logLevel">): Logger {
-  return pino({
+/** JSON logs (to stdout unless `destination` is given); credentials are redacted wherever they could appear. */
+export function createLogger(config: Pick<Config, "logLevel">, destination?: DestinationStream): Logger {
+  const options = {
     level: config.logLevel,
     redact: {
       paths: ["req.headers.authorization", "req.headers.cookie", "headers.authorization", "authorization", "token"],
       censor: "[redacted]",
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -105,16 +105,18 @@ export async function applyMigrations(adapterFactory: SqlMigrationAwareDriverAda
 
 /**
  * The SQL that takes the database described by the migrations to the one `schema.prisma` declares,
- * computed on `adapterFactory`'s shadow database. Empty changes give `exitCode` 0.
+ * (or the given `schema` text), computed on `adapterFactory`'s shadow database. No change gives `exitCode` 0.
  */
 export async function diffMigrationsToSchema(
   adapterFactory: SqlMigrationAwareDriverAdapterFactory,
+  schema?: string,
 ): Promise<{ exitCode: number; script: string }> {
   const engine = await createSchemaEngine(adapterFactory);
   try {
+    const content = schema ?? (await readFile(schemaPath, "utf8"));
     const result = await engine.diff({
       from: { tag: "migrations", ...(await readMigrations()) },
-      to: { tag: "schemaDatamodel", files: [{ path: schemaPath, content: await readFile(schemaPath, "utf8") }] },
+      to: { tag: "schemaDatamodel", files: [{ path: schemaPath, content }] },
       script: true,
       exitCode: true,
       filters: noFilters,

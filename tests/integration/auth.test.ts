@@ -1,0 +1,82 @@
+/** The org-scoped procedure: which tokens get in, and what `auth.me` says about them. */
+import { generateKeyPairSync } from "node:crypto";
+import { TRPCError } from "@trpc/server";
+import jwt from "jsonwebtoken";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Services } from "../../server/trpc/context.js";
+import { createCallerFactory } from "../../server/trpc/init.js";
+import { appRouter } from "../../server/trpc/router.js";
+import { callerFor, makeServices, rawToken, TEST_SECRET, tokenFor } from "../support/app.js";
+import { createTestDatabase } from "../support/database.js";
+import type { TestDatabase } from "../support/database.js";
+
+const createCaller = createCallerFactory(appRouter);
+let testDb: TestDatabase;
+let services: Services;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  services = makeServices(testDb.db);
+});
+afterAll(() => testDb?.drop());
+
+const now = () => Math.floor(Date.now() / 1000);
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+const valid = { sub: "alice", organization_id: "acme" };
+
+const rejected: Array<[string, string | undefined]> = [
+  ["no token at all", undefined],
+  ["an empty token", ""],
+  ["garbage", "not-a-jwt"],
+  ["a truncated token", tokenFor("alice", "acme").slice(0, -10)],
+  ["a bad signature", rawToken(valid, { expiresIn: 60 }, "another-secret-0123456789")],
+  ["alg none", `${b64({ alg: "none", typ: "JWT" })}.${b64({ ...valid, exp: now() + 60 })}.`],
+  ["HS512 with the right secret", rawToken(valid, { expiresIn: 60, algorithm: "HS512" })],
+  [
+    "RS256",
+    jwt.sign({ ...valid }, generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey, { algorithm: "RS256", expiresIn: 60 }),
+  ],
+  ["an expired token", rawToken({ ...valid, exp: now() - 120 })],
+  ["no exp", rawToken(valid)],
+  ["no sub", rawToken({ organization_id: "acme" }, { expiresIn: 60 })],
+  ["no organization_id", rawToken({ sub: "alice" }, { expiresIn: 60 })],
+  ["an empty organization_id", rawToken({ sub: "alice", organization_id: "" }, { expiresIn: 60 })],
+  ["a numeric organization_id", rawToken({ sub: "alice", organization_id: 7 }, { expiresIn: 60 })],
+];
+
+describe("orgProcedure refuses", () => {
+  it.each(rejected)("%s", async (_label, token) => {
+    const call = callerFor(services, token).features.list();
+    const error = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TRPCError);
+    expect((error as TRPCError).code).toBe("UNAUTHORIZED");
+    // Generic: nothing about which check failed.
+    expect((error as TRPCError).message).toBe("Invalid or missing credentials");
+  });
+
+  it("a valid token under another scheme than Bearer", async () => {
+    const error = await createCaller({ ...services, requestId: "t", authorization: `Basic ${tokenFor("alice", "acme")}` })
+      .auth.me()
+      .catch((e: unknown) => e);
+    expect((error as TRPCError).code).toBe("UNAUTHORIZED");
+  });
+});
+
+describe("auth.me", () => {
+  it("returns the verified claims", async () => {
+    const me = await callerFor(services, tokenFor("alice", "acme", { role: "admin", email: "alice@acme.io" })).auth.me();
+    expect(me).toEqual({ sub: "alice", organizationId: "acme", role: "admin", email: "alice@acme.io" });
+  });
+
+  it("omits the optional claims when absent", async () => {
+    expect(await callerFor(services, tokenFor("bob", "globex")).auth.me()).toEqual({ sub: "bob", organizationId: "globex" });
+  });
+
+  it("accepts a token from Kuark's issuer with extra claims", async () => {
+    const token = rawToken({ ...valid, iat: now(), jti: "x", scope: "read" }, { expiresIn: 60 }, TEST_SECRET);
+    expect(await callerFor(services, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
+  });
+});

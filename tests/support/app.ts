@@ -1,0 +1,81 @@
+import type { AddressInfo } from "node:net";
+import { Writable } from "node:stream";
+import jwt from "jsonwebtoken";
+import { pino } from "pino";
+import { createApp, createServices } from "../../server/app.js";
+import type { AppState } from "../../server/app.js";
+import { parseConfig } from "../../server/config.js";
+import type { Config } from "../../server/config.js";
+import type { Database } from "../../server/db/database.js";
+import { createLogger } from "../../server/logger.js";
+import type { Logger } from "../../server/logger.js";
+import { signAccessToken } from "../../server/auth/token.js";
+import type { Services } from "../../server/trpc/context.js";
+import { createCallerFactory } from "../../server/trpc/init.js";
+import { appRouter } from "../../server/trpc/router.js";
+
+export const TEST_SECRET = "test-secret-key-0123456789abcdef";
+
+export function testConfig(env: NodeJS.ProcessEnv = {}): Config {
+  return parseConfig({ NODE_ENV: "test", SECRET_KEY: TEST_SECRET, LOG_LEVEL: "silent", ...env });
+}
+
+/** A logger whose JSON lines are kept in `lines`, so tests can read what was logged. */
+export function memoryLogger(logLevel: Config["logLevel"] = "info"): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString().split("\n").filter(Boolean));
+      done();
+    },
+  });
+  return { log: createLogger({ logLevel }, stream), lines };
+}
+
+export function makeServices(db: Database, options: { config?: Config; log?: Logger } = {}): Services {
+  const config = options.config ?? testConfig();
+  return createServices(config, db, options.log ?? pino({ level: "silent" }));
+}
+
+export function tokenFor(sub: string, organizationId: string, extra: { role?: string; email?: string; minutes?: number } = {}): string {
+  return signAccessToken({ sub, organizationId, minutes: extra.minutes ?? 60, role: extra.role, email: extra.email }, TEST_SECRET);
+}
+
+/** Signs arbitrary claims with the test secret (or `secret`), for token-rejection tests. */
+export function rawToken(payload: object, options: jwt.SignOptions = {}, secret: jwt.Secret = TEST_SECRET): string {
+  return jwt.sign(payload, secret, { algorithm: "HS256", ...options });
+}
+
+const createCaller = createCallerFactory(appRouter);
+
+/** A server-side caller with the given bearer token, as if the request came over HTTP. */
+export function callerFor(services: Services, token: string | undefined) {
+  return createCaller({
+    ...services,
+    requestId: "test",
+    authorization: token === undefined ? undefined : `Bearer ${token}`,
+  });
+}
+
+export interface RunningServer {
+  url: string;
+  state: AppState;
+  close(): Promise<void>;
+}
+
+/** Starts the real Express app on an ephemeral loopback port. */
+export async function startServer(services: Services): Promise<RunningServer> {
+  const state: AppState = { draining: false };
+  const server = createApp(services, state).listen(0, "127.0.0.1");
+  await new Promise<void>((resolve) => server.once("listening", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    state,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
