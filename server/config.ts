@@ -29,6 +29,8 @@ const EnvSchema = z
       .pipe(z.array(z.url({ error: "must be a comma-separated list of origins (http://host:port)" }))),
     LOG_LEVEL: LogLevel.default("info"),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    /** Unset: the developer panel at /panel is on everywhere but in production. */
+    PANEL_ENABLED: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.SECRET_KEY) {
@@ -54,6 +56,8 @@ export interface Config {
   allowedOrigins: string[];
   logLevel: z.infer<typeof LogLevel>;
   shutdownTimeoutMs: number;
+  /** The developer panel at /panel (server/panel); its dev-token endpoint never exists in production. */
+  panelEnabled: boolean;
 }
 
 export class ConfigError extends Error {
@@ -81,6 +85,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     allowedOrigins: e.ALLOWED_ORIGINS,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    panelEnabled: e.PANEL_ENABLED ? e.PANEL_ENABLED === "true" : e.NODE_ENV !== "production",
   };
 }
 
