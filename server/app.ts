@@ -68,7 +68,9 @@ export function createApp(services: Services, state: AppState = { draining: fals
       await db.ping();
       res.json({ status: "ready", database: db.kind });
     } catch (error) {
-      res.status(503).json({ status: "unavailable", reason: `database: ${(error as Error).message}` });
+      // The details stay in the log: readiness is public, and driver messages name databases and hosts.
+      log.warn({ err: error }, "readiness: database did not answer");
+      res.status(503).json({ status: "unavailable", reason: "database unavailable" });
     }
   });
 
