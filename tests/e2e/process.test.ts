@@ -1,0 +1,161 @@
+/**
+ * The service as users run it: `npm start`'s command line as a child process, on the embedded database
+ * (or TEST_DATABASE_URL's server), the token command, configuration errors and graceful shutdown.
+ */
+import { execFile, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import jwt from "jsonwebtoken";
+import { afterAll, describe, expect, it, onTestFinished } from "vitest";
+import { parseConfig } from "../../server/config.js";
+import { TEST_SECRET } from "../support/app.js";
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, "../..");
+const node = (script: string, args: string[], env: NodeJS.ProcessEnv) =>
+  run(process.execPath, ["--import", "tsx", script, ...args], { cwd: root, env: { ...cleanEnv(), ...env } });
+
+/** The parent's environment without anything that would change the service's configuration. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of ["DATABASE_URL", "PORT", "SECRET_KEY", "NODE_ENV", "PGLITE_DATA_DIR", "LOG_LEVEL", "ALLOWED_ORIGINS"]) delete env[key];
+  return env;
+}
+
+interface Service {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+function startService(env: NodeJS.ProcessEnv): Promise<Service> {
+  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+    cwd: root,
+    env: { ...cleanEnv(), PORT: "0", HOST: "127.0.0.1", SECRET_KEY: TEST_SECRET, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(/listening on (http:\/\/localhost:\d+)/);
+      if (match?.[1]) resolve({ child, url: match[1].replace("localhost", "127.0.0.1"), output: () => output });
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`service exited with ${code}:\n${output}`)));
+  });
+}
+
+function stop(service: Service, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+  return new Promise((resolve) => {
+    service.child.once("exit", (code) => resolve(code));
+    service.child.kill(signal);
+  });
+}
+
+const dirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe("npm run token", () => {
+  it("prints a token the service accepts, for the given sub, org and lifetime", async () => {
+    const { stdout } = await node("scripts/token.ts", ["--sub", "alice", "--org", "acme", "--minutes", "5", "--role", "admin"], { SECRET_KEY: TEST_SECRET });
+    const claims = jwt.verify(stdout.trim(), TEST_SECRET, { algorithms: ["HS256"] }) as jwt.JwtPayload;
+    expect(claims).toMatchObject({ sub: "alice", organization_id: "acme", role: "admin" });
+    expect(claims.exp! - claims.iat!).toBe(300);
+  });
+
+  it("defaults to ACCESS_TOKEN_EXPIRE_MINUTES", async () => {
+    const { stdout } = await node("scripts/token.ts", ["--sub", "a", "--org", "b"], { SECRET_KEY: TEST_SECRET, ACCESS_TOKEN_EXPIRE_MINUTES: "7" });
+    const claims = jwt.decode(stdout.trim()) as jwt.JwtPayload;
+    expect(claims.exp! - claims.iat!).toBe(420);
+  });
+
+  it("refuses missing arguments", async () => {
+    await expect(node("scripts/token.ts", ["--sub", "alice"], {})).rejects.toMatchObject({ code: 2 });
+  });
+});
+
+describe("configuration", () => {
+  it("has the documented defaults", () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      nodeEnv: "development",
+      port: 3000,
+      databaseUrl: undefined,
+      pgliteDataDir: ".data/pglite",
+      usingDevSecret: true,
+      accessTokenExpireMinutes: 1440,
+      allowedOrigins: ["http://localhost:3000"],
+      logLevel: "info",
+    });
+  });
+
+  it("parses lists and numbers", () => {
+    const config = parseConfig({ PORT: "8080", ALLOWED_ORIGINS: "https://a.kuark.io, https://b.kuark.io", SECRET_KEY: "x".repeat(32) });
+    expect(config.port).toBe(8080);
+    expect(config.allowedOrigins).toEqual(["https://a.kuark.io", "https://b.kuark.io"]);
+    expect(config.usingDevSecret).toBe(false);
+  });
+
+  it.each([
+    [{ PORT: "abc" }, "PORT"],
+    [{ PORT: "70000" }, "PORT"],
+    [{ DATABASE_URL: "mysql://x/y" }, "DATABASE_URL"],
+    [{ NODE_ENV: "production" }, "SECRET_KEY"],
+    [{ SECRET_KEY: "short" }, "SECRET_KEY"],
+    [{ ACCESS_TOKEN_EXPIRE_MINUTES: "-1" }, "ACCESS_TOKEN_EXPIRE_MINUTES"],
+    [{ ALLOWED_ORIGINS: "not an origin" }, "ALLOWED_ORIGINS"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+  ])("refuses %j naming %s", (env, variable) => {
+    expect(() => parseConfig(env)).toThrow(new RegExp(`^Invalid configuration:[\\s\\S]*${variable}`));
+  });
+
+  it("an invalid variable stops the process non-zero with a message naming it", async () => {
+    const error = (await node("server/main.ts", [], { PORT: "not-a-port" }).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(error.code).toBe(1);
+    expect(error.stderr).toContain("PORT");
+  });
+
+  it("production without SECRET_KEY does not start", async () => {
+    const error = (await node("server/main.ts", [], { NODE_ENV: "production" }).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(error.code).toBe(1);
+    expect(error.stderr).toContain("SECRET_KEY: is required when NODE_ENV=production");
+  });
+});
+
+describe("the running service", () => {
+  it("keeps its data across a restart and exits 0 on SIGTERM and SIGINT", async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), "kuark-data-"));
+    dirs.push(dataDir);
+    const env = process.env.TEST_DATABASE_URL ? {} : { PGLITE_DATA_DIR: dataDir };
+    if (process.env.TEST_DATABASE_URL) {
+      // The PostgreSQL path of the same check: a new database, migrated with `npm run db:migrate`.
+      const { createEmptyPostgresDatabase } = await import("../support/database.js");
+      const empty = await createEmptyPostgresDatabase();
+      onTestFinished(() => empty.drop());
+      await node("scripts/migrate.ts", [], { DATABASE_URL: empty.url });
+      Object.assign(env, { DATABASE_URL: empty.url });
+    }
+    const token = jwt.sign({ sub: "alice", organization_id: "restart-org" }, TEST_SECRET, { expiresIn: 600 });
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+
+    const first = await startService(env);
+    const created = await fetch(`${first.url}/trpc/features.create`, { method: "POST", headers, body: JSON.stringify({ name: "Survives restarts" }) });
+    expect(created.status).toBe(200);
+    const { id } = ((await created.json()) as { result: { data: { id: string } } }).result.data;
+    expect(await stop(first, "SIGTERM")).toBe(0);
+    expect(first.output()).toContain("stopped");
+
+    const second = await startService(env);
+    const read = await fetch(`${second.url}/trpc/features.byId?input=${encodeURIComponent(JSON.stringify({ id }))}`, { headers });
+    expect(read.status).toBe(200);
+    expect(((await read.json()) as { result: { data: { name: string } } }).result.data.name).toBe("Survives restarts");
+    expect(await stop(second, "SIGINT")).toBe(0);
+  }, 90_000);
+});
