@@ -16,6 +16,16 @@ export default tseslint.config(
   },
   { files: ["**/*.js", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },
   {
+    // The developer panel's page script runs in the browser (no bundler, no Node globals).
+    files: ["server/panel/static/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: Object.fromEntries(
+        ["document", "window", "location", "history", "fetch", "sessionStorage", "performance", "console"].map((name) => [name, "readonly"]),
+      ),
+    },
+  },
+  {
     files: ["scripts/*.mjs"],
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },

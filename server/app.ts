@@ -1,5 +1,5 @@
 /**
- * The HTTP surface: health checks, CORS, and the tRPC API under /trpc.
+ * The HTTP surface: health checks, CORS, the tRPC API under /trpc, and the developer panel under /panel.
  */
 import { randomUUID } from "node:crypto";
 import * as trpcExpress from "@trpc/server/adapters/express";
@@ -12,6 +12,7 @@ import type { Database } from "./db/database.js";
 import { createFeatureService } from "./features/feature.service.js";
 import type { Logger } from "./logger.js";
 import { createOrganizationRegistry } from "./organizations.js";
+import { createPanelRouter } from "./panel/panel.router.js";
 import type { Context, Services } from "./trpc/context.js";
 import { appRouter } from "./trpc/router.js";
 
@@ -94,6 +95,8 @@ export function createApp(services: Services, state: AppState = { draining: fals
       },
     }),
   );
+
+  app.use("/panel", createPanelRouter({ router: appRouter, config, trpcPath: "/trpc", log }));
 
   app.use((_req, res) => {
     res.status(404).json({ error: "Not found" });

@@ -45,7 +45,7 @@ function jsonSchemaOf(parser: unknown, io: "input" | "output"): { schema: JsonSc
   if (!isZodSchema(parser)) return { schema: {}, note: `the ${io} is not a zod schema` };
   try {
     // "any" instead of throwing on what JSON Schema cannot say (dates, transforms' results, bigints).
-    return { schema: z.toJSONSchema(parser, { io, unrepresentable: "any" }) as JsonSchema };
+    return { schema: z.toJSONSchema(parser, { io, unrepresentable: "any" }) };
   } catch (error) {
     return { schema: {}, note: `the ${io} schema cannot be shown: ${(error as Error).message}` };
   }
