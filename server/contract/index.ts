@@ -63,6 +63,11 @@ export type FeatureByIdInput = z.input<typeof FeatureByIdInput>;
 
 export const FeatureUpdateInput = z.strictObject({
   id: FeatureId,
+  /**
+   * Optimistic concurrency: the `updatedAt` the caller last read. When the feature has changed since,
+   * the update is refused with CONFLICT and changes nothing.
+   */
+  expectedUpdatedAt: z.iso.datetime({ error: "must be an ISO-8601 timestamp (a Feature's updatedAt)" }).optional(),
   data: z
     .strictObject({
       name: FeatureName.optional(),

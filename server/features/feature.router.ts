@@ -29,7 +29,7 @@ export const featureRouter = router({
   update: orgProcedure
     .input(FeatureUpdateInput)
     .output(Feature)
-    .mutation(({ ctx, input }) => ctx.features.update(ctx.actor, input.id, input.data)),
+    .mutation(({ ctx, input }) => ctx.features.update(ctx.actor, input.id, input.data, input.expectedUpdatedAt)),
 
   delete: orgProcedure
     .input(FeatureDeleteInput)

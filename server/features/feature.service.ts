@@ -5,7 +5,7 @@
 import type { Feature, FeaturePage, FeatureStatus } from "../contract/index.js";
 import type { PrismaClient } from "../db/database.js";
 import type { Prisma } from "../generated/prisma/client.js";
-import { NotFoundError } from "../errors.js";
+import { ConflictError, NotFoundError } from "../errors.js";
 import { escapeLike } from "./escape-like.js";
 
 /** Who acts, and in which organization: always from the verified token. */
@@ -102,15 +102,21 @@ export function createFeatureService(prisma: PrismaClient) {
       return toWire(row);
     },
 
-    async update(actor: Actor, id: string, data: UpdateData): Promise<Feature> {
-      // One statement (UPDATE ... RETURNING) that matches only a live row of the caller's organization.
+    /**
+     * One statement (UPDATE ... RETURNING) that matches only a live row of the caller's organization
+     * and, with `expectedUpdatedAt`, only if nobody changed it since: no lost updates, no lock held.
+     */
+    async update(actor: Actor, id: string, data: UpdateData, expectedUpdatedAt?: string): Promise<Feature> {
       const [row] = await prisma.feature.updateManyAndReturn({
-        where: { id, ...live(actor) },
+        where: { id, ...live(actor), ...(expectedUpdatedAt && { updatedAt: new Date(expectedUpdatedAt) }) },
         data: { ...data, updatedById: actor.sub },
         select: wireColumns,
       });
-      if (!row) throw new NotFoundError("Feature");
-      return toWire(row);
+      if (row) return toWire(row);
+      if (expectedUpdatedAt && (await prisma.feature.count({ where: { id, ...live(actor) } })) > 0) {
+        throw new ConflictError("Feature was changed by someone else since it was read; reload it and try again");
+      }
+      throw new NotFoundError("Feature");
     },
 
     async softDelete(actor: Actor, id: string): Promise<{ id: string }> {

@@ -286,3 +286,47 @@ describe("organization isolation", () => {
     expect((await b.api.features.list()).pagination.total).toBe(0);
   });
 });
+
+describe("optimistic concurrency", () => {
+  it("an update with a stale expectedUpdatedAt is CONFLICT and changes nothing", async () => {
+    const { api, as } = newOrg("alice");
+    const feature = await api.features.create({ name: "Contended" });
+    await new Promise((r) => setTimeout(r, 5));
+    const bobs = await as("bob").features.update({ id: feature.id, expectedUpdatedAt: feature.updatedAt, data: { name: "Bob's" } });
+    expect(bobs.name).toBe("Bob's");
+
+    const error = await rejection(api.features.update({ id: feature.id, expectedUpdatedAt: feature.updatedAt, data: { name: "Alice's" } }));
+    expect(error.code).toBe("CONFLICT");
+    expect(await api.features.byId({ id: feature.id })).toEqual(bobs);
+
+    const fresh = await api.features.update({ id: feature.id, expectedUpdatedAt: bobs.updatedAt, data: { name: "Alice's" } });
+    expect(fresh.name).toBe("Alice's");
+  });
+
+  it("of two concurrent updates from the same version, exactly one wins", async () => {
+    const { api } = newOrg();
+    const feature = await api.features.create({ name: "Race" });
+    await new Promise((r) => setTimeout(r, 5));
+    const results = await Promise.allSettled(
+      ["One", "Two", "Three"].map((name) => api.features.update({ id: feature.id, expectedUpdatedAt: feature.updatedAt, data: { name } })),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    for (const r of results.filter((r) => r.status === "rejected")) expect((r.reason as TRPCError).code).toBe("CONFLICT");
+  });
+
+  it("expectedUpdatedAt on another organization's or a deleted feature is still NOT_FOUND", async () => {
+    const a = newOrg();
+    const b = newOrg();
+    const feature = await b.api.features.create({ name: "B's" });
+    expect((await rejection(a.api.features.update({ id: feature.id, expectedUpdatedAt: feature.updatedAt, data: { name: "A's" } }))).code).toBe("NOT_FOUND");
+    await b.api.features.delete({ id: feature.id });
+    expect((await rejection(b.api.features.update({ id: feature.id, expectedUpdatedAt: feature.updatedAt, data: { name: "B2" } }))).code).toBe("NOT_FOUND");
+  });
+
+  it("refuses a malformed expectedUpdatedAt", async () => {
+    const { api } = newOrg();
+    const feature = await api.features.create({ name: "Valid" });
+    const issues = await fieldErrorsOf(api.features.update({ id: feature.id, expectedUpdatedAt: "yesterday", data: { name: "New" } }));
+    expect(issues.map((i) => i.path)).toEqual(["expectedUpdatedAt"]);
+  });
+});
