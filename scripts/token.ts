@@ -19,10 +19,22 @@ try {
     console.error("usage: npm run token -- --sub <user> --org <organization> [--minutes N] [--role R] [--email E]");
     process.exit(2);
   }
+  if (config.jwt.publicKey) {
+    console.error("JWT_PUBLIC_KEY is set: the service accepts only RS256 tokens from your auth service; this command signs HS256 only.");
+    process.exit(2);
+  }
   if (config.usingDevSecret) console.error("warning: signed with the development SECRET_KEY");
   console.log(
     signAccessToken(
-      { sub: values.sub, organizationId: values.org, minutes, role: values.role, email: values.email },
+      {
+        sub: values.sub,
+        organizationId: values.org,
+        minutes,
+        role: values.role,
+        email: values.email,
+        issuer: config.jwt.issuer,
+        audience: config.jwt.audience,
+      },
       config.secretKey,
     ),
   );

@@ -6,27 +6,45 @@ import * as trpcExpress from "@trpc/server/adapters/express";
 import cors from "cors";
 import express from "express";
 import type { Express } from "express";
+import helmet from "helmet";
 import { pinoHttp } from "pino-http";
+import { createTokenVerifier } from "./auth/token.js";
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
 import { createFeatureService } from "./features/feature.service.js";
 import type { Logger } from "./logger.js";
+import { createRateLimiters } from "./http/rate-limit.js";
+import type { RedisClient } from "./http/rate-limit.js";
 import { createOrganizationRegistry } from "./organizations.js";
 import { createPanelRouter } from "./panel/panel.router.js";
 import type { Context, Services } from "./trpc/context.js";
 import { appRouter } from "./trpc/router.js";
 
-export function createServices(config: Config, db: Database, log: Logger): Services {
+export function createServices(config: Config, db: Database, log: Logger, redis?: RedisClient): Services {
   return {
     config,
     db,
     log,
+    redis,
+    verifyToken: createTokenVerifier({
+      secretKey: config.secretKey,
+      publicKey: config.jwt.publicKey,
+      clockToleranceSeconds: config.jwt.clockToleranceSeconds,
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+    }),
     features: createFeatureService(db.prisma),
     organizations: createOrganizationRegistry(db.prisma),
   };
 }
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
+
+/** TRUST_PROXY: "true"/"false", a hop count, or Express's names and address lists ("loopback", "10.0.0.0/8"). */
+function trustProxyValue(value: string): boolean | number | string {
+  if (value === "true" || value === "false") return value === "true";
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
 
 export interface AppState {
   /** Set when the process is shutting down: readiness answers 503 so load balancers drain it. */
@@ -37,7 +55,9 @@ export function createApp(services: Services, state: AppState = { draining: fals
   const { config, db, log } = services;
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", "loopback");
+  app.set("trust proxy", trustProxyValue(config.trustProxy));
+  // Security headers; the panel's page loads only its own script and stylesheet, so the default CSP fits.
+  app.use(helmet());
 
   app.use(
     pinoHttp({
@@ -77,10 +97,26 @@ export function createApp(services: Services, state: AppState = { draining: fals
 
   app.use(cors({ origin: config.allowedOrigins, maxAge: 600 }));
 
+  // A declared body over the limit is refused before a byte of it is read; tRPC's maxBodySize below
+  // catches bodies that do not declare their length (chunked).
+  app.use("/trpc", (req, res, next) => {
+    if (Number(req.headers["content-length"] ?? 0) > config.maxBodyBytes) {
+      res.setHeader("connection", "close");
+      res.status(413).json({
+        error: { message: `Request body is larger than ${config.maxBodyBytes} bytes`, code: -32600, data: { code: "PAYLOAD_TOO_LARGE", httpStatus: 413 } },
+      });
+      return;
+    }
+    next();
+  });
+  app.use("/trpc", createRateLimiters({ config, verifyToken: services.verifyToken, redis: services.redis, log }));
+
   app.use(
     "/trpc",
     trpcExpress.createExpressMiddleware({
       router: appRouter,
+      maxBodySize: config.maxBodyBytes,
+      maxBatchSize: config.maxBatchSize,
       createContext: ({ req }): Context => ({
         ...services,
         // pino-http has set both (its genReqId above returns a string).

@@ -2,11 +2,20 @@
  * Configuration: the environment (and `.env`, when present), parsed once by zod.
  * An invalid value stops the process with a message that names the variable.
  */
+import { createPublicKey } from "node:crypto";
 import { existsSync } from "node:fs";
 import { z } from "zod";
 
 /** Used only outside production, with a loud warning; never accepted when NODE_ENV=production. */
 export const DEV_SECRET_KEY = "kuark-dev-secret-key-do-not-use-in-production";
+
+function isRsaPublicKey(pem: string): boolean {
+  try {
+    return createPublicKey(pem).asymmetricKeyType === "rsa";
+  } catch {
+    return false;
+  }
+}
 
 const LogLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
@@ -29,12 +38,30 @@ const EnvSchema = z
       .pipe(z.array(z.url({ error: "must be a comma-separated list of origins (http://host:port)" }))),
     LOG_LEVEL: LogLevel.default("info"),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(0),
+    DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+    DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+    MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
+    MAX_BATCH_SIZE: z.coerce.number().int().positive().default(25),
+    RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+    RATE_LIMIT_PER_IP: z.coerce.number().int().min(0).default(1_200),
+    RATE_LIMIT_PER_ORG: z.coerce.number().int().min(0).default(3_000),
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
+    TRUST_PROXY: z.string().min(1).default("loopback"),
+    JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
+    JWT_ISSUER: z.string().min(1).optional(),
+    JWT_AUDIENCE: z.string().min(1).optional(),
+    JWT_PUBLIC_KEY: z
+      .string()
+      .transform((pem) => pem.replace(/\\n/g, "\n").trim())
+      .refine((pem) => isRsaPublicKey(pem), "must be a PEM-encoded RSA public key")
+      .optional(),
     /** Unset: the developer panel at /panel is on everywhere but in production. */
     PANEL_ENABLED: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).optional(),
   })
   .superRefine((env, ctx) => {
-    if (env.NODE_ENV === "production" && !env.SECRET_KEY) {
-      ctx.addIssue({ code: "custom", path: ["SECRET_KEY"], message: "is required when NODE_ENV=production" });
+    if (env.NODE_ENV === "production" && !env.SECRET_KEY && !env.JWT_PUBLIC_KEY) {
+      ctx.addIssue({ code: "custom", path: ["SECRET_KEY"], message: "is required when NODE_ENV=production (or JWT_PUBLIC_KEY for RS256)" });
     }
     if (env.NODE_ENV === "production" && env.SECRET_KEY === DEV_SECRET_KEY) {
       ctx.addIssue({ code: "custom", path: ["SECRET_KEY"], message: "must not be the development key in production" });
@@ -56,6 +83,31 @@ export interface Config {
   allowedOrigins: string[];
   logLevel: z.infer<typeof LogLevel>;
   shutdownTimeoutMs: number;
+  /** How long readiness answers 503 before the listener closes, so load balancers stop routing first. */
+  shutdownDrainMs: number;
+  databaseConnectTimeoutMs: number;
+  /** 0: no statement timeout. */
+  databaseStatementTimeoutMs: number;
+  maxBodyBytes: number;
+  maxBatchSize: number;
+  rateLimit: {
+    windowMs: number;
+    /** Requests per window and client IP; 0 turns the limit off. */
+    perIp: number;
+    /** Requests per window and organization (from a valid token); 0 turns the limit off. */
+    perOrg: number;
+  };
+  /** Set: rate-limit counters live in Redis, shared by every instance. */
+  redisUrl: string | undefined;
+  /** Express's `trust proxy`: which proxies' X-Forwarded-For is believed for the client IP. */
+  trustProxy: string;
+  jwt: {
+    clockToleranceSeconds: number;
+    issuer: string | undefined;
+    audience: string | undefined;
+    /** Set: tokens are RS256, verified with this key, and HS256 tokens are refused. */
+    publicKey: string | undefined;
+  };
   /** The developer panel at /panel (server/panel); its dev-token endpoint never exists in production. */
   panelEnabled: boolean;
 }
@@ -85,6 +137,20 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     allowedOrigins: e.ALLOWED_ORIGINS,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    maxBatchSize: e.MAX_BATCH_SIZE,
+    rateLimit: { windowMs: e.RATE_LIMIT_WINDOW_MS, perIp: e.RATE_LIMIT_PER_IP, perOrg: e.RATE_LIMIT_PER_ORG },
+    redisUrl: e.REDIS_URL,
+    trustProxy: e.TRUST_PROXY,
+    jwt: {
+      clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_SECONDS,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      publicKey: e.JWT_PUBLIC_KEY,
+    },
     panelEnabled: e.PANEL_ENABLED ? e.PANEL_ENABLED === "true" : e.NODE_ENV !== "production",
   };
 }

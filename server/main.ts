@@ -5,6 +5,7 @@ import type { AppState } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import type { Config } from "./config.js";
 import { openDatabase } from "./db/database.js";
+import { connectRedis } from "./http/redis.js";
 import { createLogger } from "./logger.js";
 
 let config: Config;
@@ -21,8 +22,9 @@ if (config.usingDevSecret) {
 }
 
 const db = await openDatabase(config, log);
+const redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : undefined;
 const state: AppState = { draining: false };
-const app = createApp(createServices(config, db, log), state);
+const app = createApp(createServices(config, db, log, redis), state);
 const server = app.listen(config.port, config.host ?? "::");
 await new Promise<void>((resolve, reject) => {
   server.once("listening", resolve);
@@ -39,17 +41,20 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   state.draining = true;
-  log.info({ signal }, "shutting down: finishing in-flight requests");
+  log.info({ signal, drainMs: config.shutdownDrainMs }, "shutting down: readiness is 503, finishing in-flight requests");
   const force = setTimeout(() => {
     log.error("in-flight requests did not finish in time; exiting");
     process.exit(1);
-  }, config.shutdownTimeoutMs);
+  }, config.shutdownDrainMs + config.shutdownTimeoutMs);
   force.unref();
+  // Load balancers see readiness fail and stop routing here before the listener closes.
+  if (config.shutdownDrainMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
   // Stop accepting; idle keep-alive sockets are closed now, busy ones after their response.
   server.close();
   server.closeIdleConnections();
   await new Promise<void>((resolve) => server.once("close", () => resolve()));
   await db.close();
+  await redis?.quit().catch(() => {});
   log.info("stopped");
   process.exit(0);
 }

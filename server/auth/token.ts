@@ -2,6 +2,7 @@
  * Access tokens: HS256 JWTs whose `sub` and `organization_id` claims say who calls and for which
  * organization. Verification accepts HS256 only, and requires `exp`.
  */
+import { createPublicKey } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { z } from "zod";
 import type { Me } from "../contract/index.js";
@@ -18,15 +19,41 @@ export class InvalidTokenError extends Error {
   override name = "InvalidTokenError";
 }
 
-/** Verifies a compact JWT and returns the caller; throws InvalidTokenError for any defect. */
-export function verifyAccessToken(token: string, secretKey: string): Me {
-  let payload: string | jwt.JwtPayload;
-  try {
-    // `algorithms` pinned: `alg: none` and every other algorithm are refused by jsonwebtoken itself.
-    payload = jwt.verify(token, secretKey, { algorithms: ["HS256"] });
-  } catch (error) {
-    throw new InvalidTokenError((error as Error).message);
-  }
+export interface VerifyOptions {
+  /** HS256 key; used when no `publicKey` is given. */
+  secretKey: string;
+  /** PEM RSA public key: tokens must then be RS256 (HS256 tokens, even signed with this key's text, are refused). */
+  publicKey?: string | undefined;
+  clockToleranceSeconds?: number;
+  issuer?: string | undefined;
+  audience?: string | undefined;
+}
+
+export type TokenVerifier = (token: string) => Me;
+
+/** Builds the verifier once (keys parsed once); it returns the caller or throws InvalidTokenError. */
+export function createTokenVerifier(options: VerifyOptions): TokenVerifier {
+  const key = options.publicKey ? createPublicKey(options.publicKey) : options.secretKey;
+  const verifyOptions: jwt.VerifyOptions = {
+    // Pinned to one algorithm: `alg: none`, every other algorithm, and the RS256/HS256 key-confusion
+    // attack are refused by jsonwebtoken itself.
+    algorithms: [options.publicKey ? "RS256" : "HS256"],
+    clockTolerance: options.clockToleranceSeconds ?? 0,
+    ...(options.issuer && { issuer: options.issuer }),
+    ...(options.audience && { audience: options.audience }),
+  };
+  return (token) => {
+    let payload: string | jwt.JwtPayload;
+    try {
+      payload = jwt.verify(token, key, verifyOptions);
+    } catch (error) {
+      throw new InvalidTokenError((error as Error).message);
+    }
+    return toMe(payload);
+  };
+}
+
+function toMe(payload: string | jwt.JwtPayload): Me {
   // jsonwebtoken checks `exp` only when present; a token without it would never expire.
   const claims = Claims.safeParse(payload);
   if (!claims.success) throw new InvalidTokenError("missing or invalid claims");
@@ -45,15 +72,19 @@ export interface SignOptions {
   sub: string;
   organizationId: string;
   minutes: number;
-  role?: string;
-  email?: string;
+  role?: string | undefined;
+  email?: string | undefined;
+  issuer?: string | undefined;
+  audience?: string | undefined;
 }
 
 export function signAccessToken(options: SignOptions, secretKey: string): string {
-  const { sub, organizationId, minutes, role, email } = options;
+  const { sub, organizationId, minutes, role, email, issuer, audience } = options;
   return jwt.sign({ organization_id: organizationId, ...(role && { role }), ...(email && { email }) }, secretKey, {
     algorithm: "HS256",
     subject: sub,
     expiresIn: minutes * 60,
+    ...(issuer && { issuer }),
+    ...(audience && { audience }),
   });
 }

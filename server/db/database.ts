@@ -3,12 +3,11 @@
  * (`@prisma/adapter-pg`) or, when no DATABASE_URL is given, embedded PGlite in a data directory.
  */
 import { mkdir } from "node:fs/promises";
-import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
+import { PrismaPGliteWithExtensions, createPGlite } from "./pglite.js";
 import { applyMigrations } from "./schema-engine.js";
 
 export type { PrismaClient };
@@ -21,14 +20,34 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Connects to PostgreSQL at `url`. Migrations are applied separately (`npm run db:migrate`). */
-export function connectPostgres(url: string, options: { poolSize: number }): Database {
-  const adapter = new PrismaPg({
-    connectionString: url,
-    max: options.poolSize,
-    // A database that does not answer must fail a call quickly, not hold it forever.
-    connectionTimeoutMillis: 5_000,
-  });
+export interface PostgresOptions {
+  poolSize: number;
+  /** How long a call waits for a connection (a new one, or a free one from the pool). */
+  connectTimeoutMs?: number;
+  /** PostgreSQL's statement_timeout for every statement; 0 for none. */
+  statementTimeoutMs?: number;
+  log?: Logger | undefined;
+}
+
+/**
+ * Connects to PostgreSQL at `url`. Migrations are applied separately (`npm run db:migrate`).
+ * A database that goes away fails calls within the timeouts instead of holding them; the pool drops
+ * broken connections and reconnects by itself when the database is back.
+ */
+export function connectPostgres(url: string, options: PostgresOptions): Database {
+  const { poolSize, connectTimeoutMs = 5_000, statementTimeoutMs = 10_000, log } = options;
+  const adapter = new PrismaPg(
+    {
+      connectionString: url,
+      max: poolSize,
+      connectionTimeoutMillis: connectTimeoutMs,
+      ...(statementTimeoutMs > 0 && { statement_timeout: statementTimeoutMs }),
+    },
+    {
+      onPoolError: (err) => log?.warn({ err }, "database: idle connection lost"),
+      onConnectionError: (err) => log?.warn({ err }, "database: connection error"),
+    },
+  );
   return wrap(new PrismaClient({ adapter }), "postgres", async () => {});
 }
 
@@ -38,16 +57,23 @@ export function connectPostgres(url: string, options: { poolSize: number }): Dat
  */
 export async function openEmbedded(dataDir: string | undefined, log?: Logger): Promise<Database> {
   if (dataDir) await mkdir(dataDir, { recursive: true });
-  const pglite = new PGlite(dataDir);
+  const pglite = createPGlite(dataDir);
   await pglite.waitReady;
-  const applied = await applyMigrations(new PrismaPGlite(pglite));
+  const applied = await applyMigrations(new PrismaPGliteWithExtensions(pglite));
   if (applied.length > 0) log?.info({ migrations: applied }, "applied migrations to the embedded database");
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const prisma = new PrismaClient({ adapter: new PrismaPGliteWithExtensions(pglite) });
   return wrap(prisma, "embedded", () => pglite.close());
 }
 
 export async function openDatabase(config: Config, log?: Logger): Promise<Database> {
-  if (config.databaseUrl) return connectPostgres(config.databaseUrl, { poolSize: config.databasePoolSize });
+  if (config.databaseUrl) {
+    return connectPostgres(config.databaseUrl, {
+      poolSize: config.databasePoolSize,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+      statementTimeoutMs: config.databaseStatementTimeoutMs,
+      log,
+    });
+  }
   return openEmbedded(config.pgliteDataDir, log);
 }
 

@@ -1,4 +1,6 @@
+import type { TokenVerifier } from "../auth/token.js";
 import type { Config } from "../config.js";
+import type { RedisClient } from "../http/rate-limit.js";
 import type { Database } from "../db/database.js";
 import type { FeatureService } from "../features/feature.service.js";
 import type { Logger } from "../logger.js";
@@ -7,6 +9,9 @@ import type { OrganizationRegistry } from "../organizations.js";
 /** What lives as long as the process: built once in `createServices`, shared by every request. */
 export interface Services {
   config: Config;
+  verifyToken: TokenVerifier;
+  /** Shared rate-limit counters when REDIS_URL is set. */
+  redis?: RedisClient | undefined;
   db: Database;
   log: Logger;
   features: FeatureService;

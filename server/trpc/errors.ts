@@ -14,5 +14,32 @@ export function toTRPCError(cause: unknown): TRPCError | undefined {
     if (cause.code === "P2025") return new TRPCError({ code: "NOT_FOUND", message: "Not found", cause });
     if (cause.code === "P2002") return new TRPCError({ code: "CONFLICT", message: "Already exists", cause });
   }
+  if (isDatabaseUnavailable(cause)) {
+    return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "The database is unavailable; retry later", cause });
+  }
   return undefined;
+}
+
+/** Prisma's codes for "cannot reach / lost / timed out" (P1001, P1002, P1017, P2024). */
+const UNAVAILABLE_PRISMA_CODES = new Set(["P1001", "P1002", "P1017", "P2024"]);
+/** Driver-adapter error kinds that mean the same. */
+const UNAVAILABLE_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections", "DatabaseDoesNotExist"]);
+/**
+ * SQLSTATEs: statement timeout (57014), server shutting down or restarting (57P01-57P03), connection
+ * failures (class 08), too many connections (53300).
+ */
+const UNAVAILABLE_SQLSTATE = /^(57014|57P0[123]|08...|53300)$/;
+
+/** Whether `error` says the database is down, unreachable or too slow, rather than that the call is wrong. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error instanceof Prisma.PrismaClientKnownRequestError && UNAVAILABLE_PRISMA_CODES.has(error.code)) return true;
+  if (error instanceof Prisma.PrismaClientInitializationError) return true;
+  const adapterCause = (error as { meta?: { driverAdapterError?: { cause?: { kind?: string; code?: string; originalCode?: string } } } }).meta
+    ?.driverAdapterError?.cause;
+  if (adapterCause?.kind && UNAVAILABLE_KINDS.has(adapterCause.kind)) return true;
+  const sqlState = adapterCause?.originalCode ?? adapterCause?.code;
+  if (sqlState && UNAVAILABLE_SQLSTATE.test(sqlState)) return true;
+  // pg's own errors for a connection dropped mid-query or a pool wait that timed out.
+  return /Connection terminated|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET/.test(error.message);
 }

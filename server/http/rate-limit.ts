@@ -1,0 +1,92 @@
+/**
+ * Rate limits (express-rate-limit): per client IP, and per organization for requests with a valid
+ * token. With REDIS_URL the counters live in Redis (rate-limit-redis), so every instance behind a
+ * load balancer counts against the same budget; without it, each process counts alone.
+ */
+import type { Request, RequestHandler } from "express";
+import { rateLimit } from "express-rate-limit";
+import type { Store } from "express-rate-limit";
+import { RedisStore } from "rate-limit-redis";
+import type { RedisClientType } from "redis";
+import type { Config } from "../config.js";
+import type { TokenVerifier } from "../auth/token.js";
+import { bearerToken } from "../auth/token.js";
+import type { Logger } from "../logger.js";
+
+export type RedisClient = Pick<RedisClientType, "sendCommand">;
+
+interface Options {
+  config: Pick<Config, "rateLimit">;
+  verifyToken: TokenVerifier;
+  redis?: RedisClient | undefined;
+  log: Logger;
+}
+
+/** The body of a 429, shaped like every other tRPC error so clients handle it the same way. */
+function tooManyRequests(message: string) {
+  return { error: { message, code: -32029, data: { code: "TOO_MANY_REQUESTS", httpStatus: 429 } } };
+}
+
+export function createRateLimiters({ config, verifyToken, redis, log }: Options): RequestHandler[] {
+  const { windowMs, perIp, perOrg } = config.rateLimit;
+  const store = (prefix: string): Store | undefined =>
+    redis
+      ? new RedisStore({
+          prefix: `kuark:rl:${prefix}:`,
+          sendCommand: (...args: string[]) => redis.sendCommand(args),
+        })
+      : undefined;
+  const common = {
+    windowMs,
+    standardHeaders: "draft-7" as const,
+    legacyHeaders: false,
+    // Redis unreachable: serve rather than refuse everyone; the outage is logged.
+    passOnStoreError: true,
+    validate: { singleCount: false },
+  };
+  const limiters: RequestHandler[] = [];
+
+  if (perIp > 0) {
+    limiters.push(
+      rateLimit({
+        ...common,
+        limit: perIp,
+        store: store("ip"),
+        handler: (req, res) => {
+          log.warn({ ip: req.ip }, "rate limit: too many requests from one IP");
+          res.status(429).json(tooManyRequests("Too many requests from this address; retry later"));
+        },
+      }),
+    );
+  }
+
+  if (perOrg > 0) {
+    // skip, keyGenerator and handler all ask: the token is verified once per request.
+    const seen = new WeakMap<object, string | undefined>();
+    const orgOf = (req: Request): string | undefined => {
+      if (seen.has(req)) return seen.get(req);
+      let org: string | undefined;
+      try {
+        org = verifyToken(bearerToken(req.headers.authorization)).organizationId;
+      } catch {
+        org = undefined; // no valid token: only the IP limit applies, and the procedure answers 401
+      }
+      seen.set(req, org);
+      return org;
+    };
+    limiters.push(
+      rateLimit({
+        ...common,
+        limit: perOrg,
+        store: store("org"),
+        skip: (req) => orgOf(req) === undefined,
+        keyGenerator: (req) => orgOf(req) ?? "",
+        handler: (req, res) => {
+          log.warn({ organizationId: orgOf(req) }, "rate limit: too many requests for one organization");
+          res.status(429).json(tooManyRequests("Too many requests for this organization; retry later"));
+        },
+      }),
+    );
+  }
+  return limiters;
+}
