@@ -3,7 +3,8 @@
  *
  * Why this is safe: `createPanelRouter` mounts this handler only when the panel is enabled AND
  * `NODE_ENV` is not `production`, decided once from the parsed config, so a production process has no such
- * route at all (PANEL_ENABLED=true in production shows the panel, never this). Outside production the signing
+ * route at all (PANEL_ENABLED=true in production shows the panel, never this). With RS256 tokens
+ * (JWT_PUBLIC_KEY) the server cannot sign accepted tokens, and the route does not exist either. Outside production the signing
  * key is usually the well-known development key (config.ts), with which anyone can sign tokens anyway. Tokens
  * live one hour, every one is logged, and the body must be JSON: a cross-site form cannot send it, and a
  * cross-site `fetch` is stopped by CORS before it can read the answer.
@@ -37,6 +38,8 @@ export interface DevTokenResponse {
 /** Only for `createPanelRouter`, which decides whether it may exist. */
 export function devTokenHandler(config: Config, log: Logger | undefined): RequestHandler {
   if (config.nodeEnv === "production") throw new Error("dev tokens are never issued in production");
+  if (config.jwt.publicKey) throw new Error("dev tokens need an HS256 key; JWT_PUBLIC_KEY means RS256 tokens");
+  const { issuer, audience } = config.jwt;
   return (req, res) => {
     if (!req.is("application/json")) {
       res.status(415).json({ error: "Send a JSON body (Content-Type: application/json)" });
@@ -48,7 +51,8 @@ export function devTokenHandler(config: Config, log: Logger | undefined): Reques
       return;
     }
     const { sub, organizationId } = parsed.data;
-    const token = signAccessToken({ sub, organizationId, minutes: DEV_TOKEN_MINUTES }, config.secretKey);
+    // The same key, issuer and audience the verifier checks, so the token works against this server.
+    const token = signAccessToken({ sub, organizationId, minutes: DEV_TOKEN_MINUTES, issuer, audience }, config.secretKey);
     log?.warn({ sub, organizationId }, "developer panel issued a dev token");
     res.setHeader("Cache-Control", "no-store");
     const body: DevTokenResponse = {

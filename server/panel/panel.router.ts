@@ -27,7 +27,7 @@ export interface PanelOptions {
 /** What `GET <panel>/procedures.json` answers. */
 export interface PanelDescription {
   trpcPath: string;
-  /** Whether `POST <panel>/dev-token` exists (never in production). */
+  /** Whether `POST <panel>/dev-token` exists (never in production, nor with RS256 tokens). */
   devTokens: boolean;
   procedures: ProcedureDescription[];
 }
@@ -61,7 +61,8 @@ export function createPanelRouter(options: PanelOptions): express.Router {
   const panel = express.Router();
   if (!config.panelEnabled) return panel;
 
-  const devTokens = config.nodeEnv !== "production";
+  // With JWT_PUBLIC_KEY (RS256) the server holds no key that signs tokens it accepts, so no dev tokens.
+  const devTokens = config.nodeEnv !== "production" && !config.jwt.publicKey;
   const description: PanelDescription = { trpcPath, devTokens, procedures: describeProcedures(router) };
   const html = asset("index.html");
   const files: Record<string, { type: string; body: string }> = {

@@ -1,4 +1,5 @@
 /** The developer panel over real HTTP: when it exists, what it lists, and when it mints tokens. */
+import { generateKeyPairSync } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -156,6 +157,21 @@ describe("outside production", () => {
     const broken = await fetch(`${url}/panel/dev-token`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
     expect(broken.status).toBe(400);
     expect(await broken.json()).toEqual({ error: "Body is not valid JSON" });
+  });
+
+  it("signs dev tokens with the JWT_ISSUER and JWT_AUDIENCE the server checks", async () => {
+    const strict = await serverWith({ NODE_ENV: "development", JWT_ISSUER: "kuark-auth", JWT_AUDIENCE: "kuark-features" });
+    const { token } = (await (await postJson(`${strict}/panel/dev-token`, { sub: "ivy" })).json()) as { token: string };
+    const me = await fetch(`${strict}/trpc/auth.me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(me.status).toBe(200);
+  });
+
+  it("has no dev tokens with RS256 tokens (JWT_PUBLIC_KEY): the server holds no key to sign them", async () => {
+    const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const rs256 = await serverWith({ NODE_ENV: "development", JWT_PUBLIC_KEY: publicKey.export({ type: "spki", format: "pem" }).toString() });
+    const description = (await (await fetch(`${rs256}/panel/procedures.json`)).json()) as PanelDescription;
+    expect(description.devTokens).toBe(false);
+    expect((await postJson(`${rs256}/panel/dev-token`, {})).status).toBe(404);
   });
 
   it("is off with PANEL_ENABLED=false", async () => {
