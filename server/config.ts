@@ -46,6 +46,7 @@ const EnvSchema = z
     RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
     RATE_LIMIT_PER_IP: z.coerce.number().int().min(0).default(1_200),
     RATE_LIMIT_PER_ORG: z.coerce.number().int().min(0).default(3_000),
+    RATE_LIMIT_PREFIX: z.string().min(1).default("kuark:rl:"),
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
     TRUST_PROXY: z.string().min(1).default("loopback"),
     JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
@@ -96,6 +97,8 @@ export interface Config {
     perIp: number;
     /** Requests per window and organization (from a valid token); 0 turns the limit off. */
     perOrg: number;
+    /** Prefix of the counters' Redis keys (services sharing one Redis keep apart by it). */
+    prefix: string;
   };
   /** Set: rate-limit counters live in Redis, shared by every instance. */
   redisUrl: string | undefined;
@@ -142,7 +145,12 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxBatchSize: e.MAX_BATCH_SIZE,
-    rateLimit: { windowMs: e.RATE_LIMIT_WINDOW_MS, perIp: e.RATE_LIMIT_PER_IP, perOrg: e.RATE_LIMIT_PER_ORG },
+    rateLimit: {
+      windowMs: e.RATE_LIMIT_WINDOW_MS,
+      perIp: e.RATE_LIMIT_PER_IP,
+      perOrg: e.RATE_LIMIT_PER_ORG,
+      prefix: e.RATE_LIMIT_PREFIX,
+    },
     redisUrl: e.REDIS_URL,
     trustProxy: e.TRUST_PROXY,
     jwt: {

@@ -28,11 +28,11 @@ function tooManyRequests(message: string) {
 }
 
 export function createRateLimiters({ config, verifyToken, redis, log }: Options): RequestHandler[] {
-  const { windowMs, perIp, perOrg } = config.rateLimit;
+  const { windowMs, perIp, perOrg, prefix: keyPrefix } = config.rateLimit;
   const store = (prefix: string): Store | undefined =>
     redis
       ? new RedisStore({
-          prefix: `kuark:rl:${prefix}:`,
+          prefix: `${keyPrefix}${prefix}:`,
           sendCommand: (...args: string[]) => redis.sendCommand(args),
         })
       : undefined;
