@@ -4,6 +4,8 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   { ignores: ["node_modules/", "dist/", "**/dist/", "server/generated/", ".data/", "coverage/", "test-results/", "bench/results/"] },
+  // Type tests of the client package: compiled in a project that installs the packed package (tests/client).
+  { ignores: ["client/typetests/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -28,5 +30,9 @@ export default tseslint.config(
   {
     files: ["scripts/*.mjs"],
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
+  },
+  {
+    files: ["client/*.mjs"],
+    languageOptions: { globals: { process: "readonly", URL: "readonly" } },
   },
 );

@@ -1,0 +1,26 @@
+/**
+ * `@kuark/features-client`: a typed tRPC client for the Kuark Features service.
+ * @example
+ * const kuark = createKuarkClient({ url: "http://localhost:3000/trpc", getToken: () => localStorage.token });
+ * const page = await kuark.features.list.query({ search: "dark", page: 1 });
+ */
+export { createKuarkClient, kuarkHttpLink } from "./client.js";
+export type { KuarkClient, KuarkClientOptions } from "./client.js";
+export { fieldErrorsOf, isKuarkClientError } from "./errors.js";
+export type { KuarkClientError } from "./errors.js";
+export { TRPCClientError } from "@trpc/client";
+export type {
+  AppRouter,
+  Feature,
+  FeatureByIdInput,
+  FeatureCreateInput,
+  FeatureDeleteInput,
+  FeatureDeleteOutput,
+  FeatureListInput,
+  FeaturePage,
+  FeatureStatus,
+  FeatureUpdateInput,
+  FieldErrors,
+  Me,
+  Pagination,
+} from "./public-types.js";
