@@ -109,7 +109,8 @@ export function createApp(services: Services, state: AppState = { draining: fals
     }
     next();
   });
-  app.use("/trpc", createRateLimiters({ config, verifyToken: services.verifyToken, redis: services.redis, log }));
+  const rateLimiters = createRateLimiters({ config, verifyToken: services.verifyToken, redis: services.redis, log });
+  if (rateLimiters.length > 0) app.use("/trpc", rateLimiters);
 
   app.use(
     "/trpc",

@@ -8,12 +8,14 @@ export const FeatureStatus = z.enum(["ACTIVE", "INACTIVE"]);
 export type FeatureStatus = z.infer<typeof FeatureStatus>;
 
 const FeatureId = z.uuid({ error: "must be a UUID" });
-const FeatureName = z
-  .string()
+/** Text PostgreSQL can store: it has no NUL character, so one is refused here as bad input, not a 500. */
+const Text = () => z.string().refine((text) => !text.includes("\u0000"), "must not contain NUL characters");
+
+const FeatureName = Text()
   .trim()
   .min(2, "must be at least 2 characters")
   .max(200, "must be at most 200 characters");
-const FeatureDescription = z.string().max(2000, "must be at most 2000 characters").nullable();
+const FeatureDescription = Text().max(2000, "must be at most 2000 characters").nullable();
 
 /** A feature as it travels on the wire. Timestamps are ISO-8601 strings (plain JSON, no transformer). */
 export const Feature = z.object({
@@ -41,7 +43,7 @@ export const FeatureListInput = z
     page: z.number().int().min(1).max(1_000_000).default(1),
     limit: z.number().int().min(1).max(100).default(20),
     /** Case-insensitive substring of the name; every character means itself. */
-    search: z.string().trim().max(200).optional(),
+    search: Text().trim().max(200).optional(),
     status: FeatureStatus.optional(),
   })
   .default({ page: 1, limit: 20 });
