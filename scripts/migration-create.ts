@@ -5,8 +5,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaPGliteWithExtensions, createPGlite } from "../server/db/pglite.js";
 import { diffMigrationsToSchema, migrationsDir } from "../server/db/schema-engine.js";
 
 const name = process.argv[2];
@@ -15,8 +14,8 @@ if (!name || !/^[a-z0-9_]+$/.test(name)) {
   process.exit(2);
 }
 
-const db = new PGlite();
-const { exitCode, script } = await diffMigrationsToSchema(new PrismaPGlite(db));
+const db = createPGlite();
+const { exitCode, script } = await diffMigrationsToSchema(new PrismaPGliteWithExtensions(db));
 await db.close();
 if (exitCode === 0) {
   console.log("The migrations already match prisma/schema.prisma: nothing to write.");

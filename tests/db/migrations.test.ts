@@ -5,18 +5,17 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import { PrismaPGlite } from "pglite-prisma-adapter";
 import { describe, expect, it } from "vitest";
+import { PrismaPGliteWithExtensions, createPGlite } from "../../server/db/pglite.js";
 import { applyMigrations, diffMigrationsToSchema, migrationsDir, readMigrations, schemaPath } from "../../server/db/schema-engine.js";
 import { createEmptyPostgresDatabase, testDatabaseUrl } from "../support/database.js";
 
 describe("migrations", () => {
   it("match schema.prisma exactly (no drift)", async () => {
-    const shadow = new PGlite();
-    const { exitCode, script } = await diffMigrationsToSchema(new PrismaPGlite(shadow));
+    const shadow = createPGlite();
+    const { exitCode, script } = await diffMigrationsToSchema(new PrismaPGliteWithExtensions(shadow));
     await shadow.close();
     expect(script).toContain("empty migration");
     expect(exitCode).toBe(0);
@@ -26,18 +25,18 @@ describe("migrations", () => {
     const schema = await readFile(schemaPath, "utf8");
     const changed = schema.replace("  deletedAt      DateTime?", "  archivedAt     DateTime?\n  deletedAt      DateTime?");
     expect(changed).not.toBe(schema);
-    const shadow = new PGlite();
-    const { exitCode, script } = await diffMigrationsToSchema(new PrismaPGlite(shadow), changed);
+    const shadow = createPGlite();
+    const { exitCode, script } = await diffMigrationsToSchema(new PrismaPGliteWithExtensions(shadow), changed);
     await shadow.close();
     expect(exitCode).toBe(2);
     expect(script).toMatch(/ALTER TABLE "features" ADD COLUMN\s+"archivedAt"/);
   });
 
   it("apply once on embedded PGlite; a second run applies nothing", async () => {
-    const db = new PGlite();
+    const db = createPGlite();
     const names = (await readMigrations()).migrationDirectories.map((d) => d.path);
-    expect(await applyMigrations(new PrismaPGlite(db))).toEqual(names);
-    expect(await applyMigrations(new PrismaPGlite(db))).toEqual([]);
+    expect(await applyMigrations(new PrismaPGliteWithExtensions(db))).toEqual(names);
+    expect(await applyMigrations(new PrismaPGliteWithExtensions(db))).toEqual([]);
     const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM features");
     expect(rows[0]?.n).toBe(0);
     await db.close();
