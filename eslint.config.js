@@ -4,8 +4,9 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   { ignores: ["node_modules/", "dist/", "**/dist/", "server/generated/", ".data/", "coverage/", "test-results/", "bench/results/"] },
-  // Type tests of the client package: compiled in a project that installs the packed package (tests/client).
-  { ignores: ["client/typetests/"] },
+  // Type tests of the client package, and the example app: each is type-checked in its own project where
+  // `@kuark/features-client` is installed (tests/client, tests/browser/web-example.test.ts run that check).
+  { ignores: ["client/typetests/", "examples/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

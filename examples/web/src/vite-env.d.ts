@@ -1,0 +1,5 @@
+/// <reference types="vite/client" />
+interface ImportMetaEnv {
+  readonly VITE_KUARK_URL?: string;
+  readonly VITE_KUARK_TOKEN?: string;
+}
