@@ -94,7 +94,8 @@ describe("outside production", () => {
     const page = await fetch(`${url}/panel`);
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toMatch(/^text\/html/);
-    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(page.headers.get("content-security-policy")).toContain("connect-src 'self'");
+    expect(page.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
     const html = await page.text();
     expect(html).toContain('src="/panel/panel.js"');
     expect(html).not.toContain("{{base}}");
