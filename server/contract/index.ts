@@ -38,27 +38,77 @@ export const FeatureCreateInput = z.strictObject({
 });
 export type FeatureCreateInput = z.input<typeof FeatureCreateInput>;
 
+const FeatureSearch = z.string().trim().max(200).optional();
+
 export const FeatureListInput = z
   .strictObject({
     page: z.number().int().min(1).max(1_000_000).default(1),
     limit: z.number().int().min(1).max(100).default(20),
     /** Case-insensitive substring of the name; every character means itself. */
-    search: Text().trim().max(200).optional(),
+    search: FeatureSearch,
     status: FeatureStatus.optional(),
   })
   .default({ page: 1, limit: 20 });
 export type FeatureListInput = z.input<typeof FeatureListInput>;
 
+/**
+ * `total` is exact up to 10,000 matching features; past that it is the database planner's estimate
+ * (never below 10,001) and `totalIsEstimate` is true, so page 1 of a huge organization costs no
+ * more than page 1 of a small one (bench/README.md has the numbers).
+ */
 export const Pagination = z.object({
   page: z.number().int(),
   limit: z.number().int(),
   total: z.number().int(),
   totalPages: z.number().int(),
+  totalIsEstimate: z.boolean(),
 });
 export type Pagination = z.infer<typeof Pagination>;
 
 export const FeaturePage = z.object({ data: z.array(Feature), pagination: Pagination });
 export type FeaturePage = z.infer<typeof FeaturePage>;
+
+const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** Where a page of `features.infinite` starts: the (createdAt, id) of the last feature before it. */
+export interface FeatureCursor {
+  createdAt: Date;
+  id: string;
+}
+
+/**
+ * An opaque cursor: pass back the `nextCursor` a page returned, never build one. On the wire it is a
+ * string; the server reads it as the (createdAt, id) position of the last feature seen.
+ */
+export const FeatureCursorString = z.string().transform((value, ctx): FeatureCursor => {
+  const match = CURSOR.exec(value);
+  const createdAt = match?.[1] ? new Date(match[1]) : undefined;
+  if (!match?.[2] || !createdAt || Number.isNaN(createdAt.getTime())) {
+    ctx.addIssue({ code: "custom", message: "must be a nextCursor returned by features.infinite" });
+    return z.NEVER;
+  }
+  return { createdAt, id: match[2] };
+});
+
+/**
+ * Infinite scroll (keyset pagination on createdAt, id, newest first): every page costs the same,
+ * however deep, and rows inserted meanwhile never shift a page (no duplicates, no gaps).
+ * `direction` is what TanStack Query's `useInfiniteQuery` sends; only "forward" is served.
+ */
+export const FeatureInfiniteInput = z
+  .strictObject({
+    cursor: FeatureCursorString.nullish(),
+    limit: z.number().int().min(1).max(100).default(20),
+    search: FeatureSearch,
+    status: FeatureStatus.optional(),
+    direction: z.literal("forward", { error: 'only "forward" is supported' }).optional(),
+  })
+  .default({ limit: 20 });
+export type FeatureInfiniteInput = z.input<typeof FeatureInfiniteInput>;
+
+/** A page of `features.infinite`; `nextCursor` is null after the last page. */
+export const FeatureInfinitePage = z.object({ items: z.array(Feature), nextCursor: z.string().nullable() });
+export type FeatureInfinitePage = z.infer<typeof FeatureInfinitePage>;
 
 export const FeatureByIdInput = z.strictObject({ id: FeatureId });
 export type FeatureByIdInput = z.input<typeof FeatureByIdInput>;

@@ -4,6 +4,8 @@ import {
   FeatureCreateInput,
   FeatureDeleteInput,
   FeatureDeleteOutput,
+  FeatureInfiniteInput,
+  FeatureInfinitePage,
   FeatureListInput,
   FeaturePage,
   FeatureUpdateInput,
@@ -20,6 +22,11 @@ export const featureRouter = router({
     .input(FeatureListInput)
     .output(FeaturePage)
     .query(({ ctx, input }) => ctx.features.list(ctx.actor, input)),
+
+  infinite: orgProcedure
+    .input(FeatureInfiniteInput)
+    .output(FeatureInfinitePage)
+    .query(({ ctx, input }) => ctx.features.infinite(ctx.actor, input)),
 
   byId: orgProcedure
     .input(FeatureByIdInput)

@@ -2,51 +2,16 @@
  * Feature persistence. Every query is scoped to one organization and skips soft-deleted rows: a row of
  * another organization, a deleted one and an unknown id are the same NotFoundError.
  */
-import type { Feature, FeaturePage, FeatureStatus } from "../contract/index.js";
+import type { Feature, FeatureStatus } from "../contract/index.js";
 import type { PrismaClient } from "../db/database.js";
-import type { Prisma } from "../generated/prisma/client.js";
 import { ConflictError, NotFoundError } from "../errors.js";
-import { escapeLike } from "./escape-like.js";
+import { createFeatureListing } from "./feature.listing.js";
+import { toWire, wireColumns } from "./feature.wire.js";
 
 /** Who acts, and in which organization: always from the verified token. */
 export interface Actor {
   sub: string;
   organizationId: string;
-}
-
-type FeatureRow = Prisma.FeatureGetPayload<object>;
-
-const wireColumns = {
-  id: true,
-  organizationId: true,
-  name: true,
-  description: true,
-  status: true,
-  createdById: true,
-  updatedById: true,
-  createdAt: true,
-  updatedAt: true,
-} satisfies Prisma.FeatureSelect;
-
-function toWire(row: Pick<FeatureRow, keyof typeof wireColumns>): Feature {
-  return {
-    id: row.id,
-    organizationId: row.organizationId,
-    name: row.name,
-    description: row.description,
-    status: row.status,
-    createdById: row.createdById,
-    updatedById: row.updatedById,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
-}
-
-export interface ListParams {
-  page: number;
-  limit: number;
-  search?: string | undefined;
-  status?: FeatureStatus | undefined;
 }
 
 export interface UpdateData {
@@ -59,6 +24,8 @@ export function createFeatureService(prisma: PrismaClient) {
   const live = (actor: Actor) => ({ organizationId: actor.organizationId, deletedAt: null });
 
   return {
+    ...createFeatureListing(prisma),
+
     async create(actor: Actor, input: { name: string; description?: string | null | undefined; status?: FeatureStatus | undefined }): Promise<Feature> {
       const row = await prisma.feature.create({
         data: {
@@ -72,28 +39,6 @@ export function createFeatureService(prisma: PrismaClient) {
         select: wireColumns,
       });
       return toWire(row);
-    },
-
-    async list(actor: Actor, params: ListParams): Promise<FeaturePage> {
-      const where: Prisma.FeatureWhereInput = {
-        ...live(actor),
-        ...(params.status && { status: params.status }),
-        ...(params.search && { name: { contains: escapeLike(params.search), mode: "insensitive" } }),
-      };
-      const [rows, total] = await Promise.all([
-        prisma.feature.findMany({
-          where,
-          orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-          skip: (params.page - 1) * params.limit,
-          take: params.limit,
-          select: wireColumns,
-        }),
-        prisma.feature.count({ where }),
-      ]);
-      return {
-        data: rows.map(toWire),
-        pagination: { page: params.page, limit: params.limit, total, totalPages: Math.ceil(total / params.limit) },
-      };
     },
 
     async byId(actor: Actor, id: string): Promise<Feature> {

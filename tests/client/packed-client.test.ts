@@ -171,7 +171,7 @@ describe("the packed client against a real listening server", () => {
       await client.features.create.mutate({ name, status: name.startsWith("Gamma") ? "INACTIVE" : "ACTIVE" });
     }
     const first = await client.features.list.query({ search: "SEARCH", limit: 2, page: 1 });
-    expect(first.pagination).toEqual({ page: 1, limit: 2, total: 3, totalPages: 2 });
+    expect(first.pagination).toEqual({ page: 1, limit: 2, total: 3, totalPages: 2, totalIsEstimate: false });
     const second = await client.features.list.query({ search: "search", limit: 2, page: 2 });
     expect(second.data).toHaveLength(1);
     const seen = [...first.data, ...second.data].map((feature) => feature.name).sort();

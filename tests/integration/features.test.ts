@@ -114,7 +114,7 @@ describe("features.list", () => {
     const newestFirst = [...created].reverse().map((f) => f.id);
 
     const page1 = await api.features.list({ page: 1, limit: 3 });
-    expect(page1.pagination).toEqual({ page: 1, limit: 3, total: 7, totalPages: 3 });
+    expect(page1.pagination).toEqual({ page: 1, limit: 3, total: 7, totalPages: 3, totalIsEstimate: false });
     expect(page1.data.map((f) => f.id)).toEqual(newestFirst.slice(0, 3));
 
     const page3 = await api.features.list({ page: 3, limit: 3 });
@@ -122,7 +122,7 @@ describe("features.list", () => {
 
     const past = await api.features.list({ page: 9, limit: 3 });
     expect(past.data).toEqual([]);
-    expect(past.pagination).toEqual({ page: 9, limit: 3, total: 7, totalPages: 3 });
+    expect(past.pagination).toEqual({ page: 9, limit: 3, total: 7, totalPages: 3, totalIsEstimate: false });
 
     const defaults = await api.features.list();
     expect(defaults.pagination).toMatchObject({ page: 1, limit: 20, total: 7, totalPages: 1 });
@@ -142,7 +142,7 @@ describe("features.list", () => {
 
   it("an empty organization has zero pages", async () => {
     const { api } = newOrg();
-    expect((await api.features.list({})).pagination).toEqual({ page: 1, limit: 20, total: 0, totalPages: 0 });
+    expect((await api.features.list({})).pagination).toEqual({ page: 1, limit: 20, total: 0, totalPages: 0, totalIsEstimate: false });
   });
 
   it("searches case-insensitively, every character meaning itself", async () => {
