@@ -15,7 +15,7 @@ export function ErrorNote({ error }: { error: unknown }) {
   );
 }
 
-/** The messages for one input field, e.g. `fieldMessages(errors, "data.name")`. */
+/** The messages for one input field, e.g. `fieldErrorsOf(error)?.["data.name"]`. */
 export function FieldMessages({ messages }: { messages: string[] | undefined }) {
   if (!messages?.length) return null;
   return <span className="field-error">{messages.join("; ")}</span>;
