@@ -97,14 +97,8 @@ describe("developer panel in Chromium", () => {
   it("gets a dev token with one click, creates a feature, and finds it with features.list", async () => {
     const org = `org-browser-${process.pid}`;
     await openPanel(server.url);
-    expect(await listedPaths()).toEqual([
-      "auth.me",
-      "features.byId",
-      "features.create",
-      "features.delete",
-      "features.list",
-      "features.update",
-    ]);
+    expect(await listedPaths()).toEqual(Object.keys(appRouter._def.procedures).sort((a, b) => a.localeCompare(b)));
+    expect(await listedPaths()).toEqual(expect.arrayContaining(["auth.me", "features.create", "features.list"]));
 
     await page.fill("#dev-sub", "pat");
     await page.fill("#dev-org", org);
