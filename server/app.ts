@@ -56,6 +56,12 @@ export function createApp(services: Services, state: AppState = { draining: fals
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", trustProxyValue(config.trustProxy));
+  // While draining, every response closes its connection: keep-alive clients reconnect (to another
+  // instance) instead of holding this one open past its shutdown.
+  app.use((_req, res, next) => {
+    if (state.draining) res.setHeader("connection", "close");
+    next();
+  });
   // Security headers; the panel's page loads only its own script and stylesheet, so the default CSP fits.
   app.use(helmet());
 
@@ -72,6 +78,7 @@ export function createApp(services: Services, state: AppState = { draining: fals
       autoLogging: { ignore: (req) => req.url?.startsWith("/health") ?? false },
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
   );

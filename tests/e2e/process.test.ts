@@ -2,8 +2,7 @@
  * The service as users run it: `npm start`'s command line as a child process, on the embedded database
  * (or TEST_DATABASE_URL's server), the token command, configuration errors and graceful shutdown.
  */
-import { execFile, spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -12,50 +11,11 @@ import jwt from "jsonwebtoken";
 import { afterAll, describe, expect, it, onTestFinished } from "vitest";
 import { parseConfig } from "../../server/config.js";
 import { TEST_SECRET } from "../support/app.js";
+import { cleanEnv, projectRoot as root, startServiceProcess as startService, stopServiceProcess as stop } from "../support/service-process.js";
 
 const run = promisify(execFile);
-const root = path.resolve(import.meta.dirname, "../..");
 const node = (script: string, args: string[], env: NodeJS.ProcessEnv) =>
   run(process.execPath, ["--import", "tsx", script, ...args], { cwd: root, env: { ...cleanEnv(), ...env } });
-
-/** The parent's environment without anything that would change the service's configuration. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const key of ["DATABASE_URL", "PORT", "SECRET_KEY", "NODE_ENV", "PGLITE_DATA_DIR", "LOG_LEVEL", "ALLOWED_ORIGINS"]) delete env[key];
-  return env;
-}
-
-interface Service {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-function startService(env: NodeJS.ProcessEnv): Promise<Service> {
-  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
-    cwd: root,
-    env: { ...cleanEnv(), PORT: "0", HOST: "127.0.0.1", SECRET_KEY: TEST_SECRET, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = output.match(/listening on (http:\/\/localhost:\d+)/);
-      if (match?.[1]) resolve({ child, url: match[1].replace("localhost", "127.0.0.1"), output: () => output });
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`service exited with ${code}:\n${output}`)));
-  });
-}
-
-function stop(service: Service, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
-  return new Promise((resolve) => {
-    service.child.once("exit", (code) => resolve(code));
-    service.child.kill(signal);
-  });
-}
 
 const dirs: string[] = [];
 afterAll(async () => {

@@ -16,7 +16,7 @@ let services: Services;
 let server: RunningServer;
 const attacker = "org-attacker";
 const victim = "org-victim";
-let victimIds: string[] = [];
+const victimIds: string[] = [];
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
