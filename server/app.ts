@@ -14,6 +14,7 @@ import type { Database } from "./db/database.js";
 import { createFeatureService } from "./features/feature.service.js";
 import type { Logger } from "./logger.js";
 import { createRateLimiters } from "./http/rate-limit.js";
+import { trpcErrorBody } from "./http/trpc-error-body.js";
 import type { RedisClient } from "./http/rate-limit.js";
 import { createOrganizationRegistry } from "./organizations.js";
 import { createPanelRouter } from "./panel/panel.router.js";
@@ -109,9 +110,7 @@ export function createApp(services: Services, state: AppState = { draining: fals
   app.use("/trpc", (req, res, next) => {
     if (Number(req.headers["content-length"] ?? 0) > config.maxBodyBytes) {
       res.setHeader("connection", "close");
-      res.status(413).json({
-        error: { message: `Request body is larger than ${config.maxBodyBytes} bytes`, code: -32600, data: { code: "PAYLOAD_TOO_LARGE", httpStatus: 413 } },
-      });
+      res.status(413).json(trpcErrorBody("PAYLOAD_TOO_LARGE", 413, `Request body is larger than ${config.maxBodyBytes} bytes`));
       return;
     }
     next();

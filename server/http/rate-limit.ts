@@ -12,6 +12,7 @@ import type { Config } from "../config.js";
 import type { TokenVerifier } from "../auth/token.js";
 import { bearerToken } from "../auth/token.js";
 import type { Logger } from "../logger.js";
+import { trpcErrorBody } from "./trpc-error-body.js";
 
 export type RedisClient = Pick<RedisClientType, "sendCommand">;
 
@@ -22,10 +23,7 @@ interface Options {
   log: Logger;
 }
 
-/** The body of a 429, shaped like every other tRPC error so clients handle it the same way. */
-function tooManyRequests(message: string) {
-  return { error: { message, code: -32029, data: { code: "TOO_MANY_REQUESTS", httpStatus: 429 } } };
-}
+const tooManyRequests = (message: string) => trpcErrorBody("TOO_MANY_REQUESTS", 429, message);
 
 export function createRateLimiters({ config, verifyToken, redis, log }: Options): RequestHandler[] {
   const { windowMs, perIp, perOrg, prefix: keyPrefix } = config.rateLimit;
