@@ -54,7 +54,7 @@ export type FeatureListInput = z.input<typeof FeatureListInput>;
 /**
  * `total` is exact up to 10,000 matching features; past that it is the database planner's estimate
  * (never below 10,001) and `totalIsEstimate` is true, so page 1 of a huge organization costs no
- * more than page 1 of a small one (bench/README.md has the numbers).
+ * more than page 1 of a small one (bench/results/summary.md has the numbers).
  */
 export const Pagination = z.object({
   page: z.number().int(),

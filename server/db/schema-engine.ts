@@ -17,7 +17,9 @@ import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapt
 import * as engineBindings from "@prisma/schema-engine-wasm/schema_engine_bg";
 import type { MigrationList, SchemaEngine } from "@prisma/schema-engine-wasm";
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const here = path.dirname(fileURLToPath(import.meta.url));
+// server/db when run from the sources, dist/server/db when built (`npm run build:server`).
+const projectRoot = path.resolve(here, path.basename(path.resolve(here, "../..")) === "dist" ? "../../.." : "../..");
 export const schemaPath = path.join(projectRoot, "prisma/schema.prisma");
 export const migrationsDir = path.join(projectRoot, "prisma/migrations");
 

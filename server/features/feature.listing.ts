@@ -14,7 +14,7 @@ import { toWire, wireColumns } from "./feature.wire.js";
 /**
  * Up to this many matches, `total` is counted exactly; past it, the count stops (so page 1 costs the
  * same at 10k and at 1M rows) and the planner's estimate is returned, flagged `totalIsEstimate`.
- * Counting 10,001 index entries takes about as long as reading page 1 (bench/README.md).
+ * The numbers behind the bound: bench/results/summary.md, "Count strategy".
  */
 export const EXACT_COUNT_LIMIT = 10_000;
 
@@ -61,13 +61,27 @@ export function featureCursorOf(feature: { createdAt: string; id: string }): str
   return `${feature.createdAt}_${feature.id}`;
 }
 
+/**
+ * The same filters as `whereOf`, as SQL, for the two statements Prisma cannot express: a count that
+ * stops at a bound (Prisma's `count({ take })` sorts by id first, reading every match) and EXPLAIN.
+ */
+function sqlWhereOf(actor: Actor, filters: Filters): Prisma.Sql {
+  const conditions = [Prisma.sql`organization_id = ${actor.organizationId}`, Prisma.sql`deleted_at IS NULL`];
+  if (filters.status) conditions.push(Prisma.sql`status = ${filters.status}::"FeatureStatus"`);
+  if (filters.search) conditions.push(Prisma.sql`name ILIKE ${`%${escapeLike(filters.search)}%`}`);
+  return Prisma.join(conditions, " AND ");
+}
+
 export function createFeatureListing(prisma: PrismaClient) {
+  /** The number of matches, counting no further than `EXACT_COUNT_LIMIT + 1`. */
+  async function boundedCount(actor: Actor, filters: Filters): Promise<number> {
+    const [row] = await prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM (SELECT 1 FROM features WHERE ${sqlWhereOf(actor, filters)} LIMIT ${EXACT_COUNT_LIMIT + 1}) AS bounded`;
+    return row?.n ?? 0;
+  }
+
   /** The planner's row estimate for the filters: one EXPLAIN, no rows read. */
   async function estimateCount(actor: Actor, filters: Filters): Promise<number> {
-    const conditions = [Prisma.sql`organization_id = ${actor.organizationId}`, Prisma.sql`deleted_at IS NULL`];
-    if (filters.status) conditions.push(Prisma.sql`status = ${filters.status}::"FeatureStatus"`);
-    if (filters.search) conditions.push(Prisma.sql`name ILIKE ${`%${escapeLike(filters.search)}%`}`);
-    const [row] = await prisma.$queryRaw<{ "QUERY PLAN": unknown }[]>`EXPLAIN (FORMAT JSON) SELECT 1 FROM features WHERE ${Prisma.join(conditions, " AND ")}`;
+    const [row] = await prisma.$queryRaw<{ "QUERY PLAN": unknown }[]>`EXPLAIN (FORMAT JSON) SELECT 1 FROM features WHERE ${sqlWhereOf(actor, filters)}`;
     const plan = typeof row?.["QUERY PLAN"] === "string" ? (JSON.parse(row["QUERY PLAN"]) as unknown) : row?.["QUERY PLAN"];
     const rows = (plan as [{ Plan?: { "Plan Rows"?: number } }] | undefined)?.[0]?.Plan?.["Plan Rows"];
     return typeof rows === "number" ? Math.round(rows) : 0;
@@ -84,7 +98,7 @@ export function createFeatureListing(prisma: PrismaClient) {
           take: params.limit,
           select: wireColumns,
         }),
-        prisma.feature.count({ where, take: EXACT_COUNT_LIMIT + 1 }),
+        boundedCount(actor, params),
       ]);
       const totalIsEstimate = counted > EXACT_COUNT_LIMIT;
       // Past the bound, the estimate can never say fewer than the rows already counted.

@@ -1,0 +1,446 @@
+/**
+ * `npm run bench [-- --quick] [-- --embedded]`: the service as users run it (built, one process) against
+ * a raw `node:http` + `pg` baseline executing the same SQL, then the same service on one organization of
+ * 10k, 100k and 1M features. Writes bench/results/ (JSON, SVG chart, summary.md). Not part of the tests.
+ *
+ * Everything runs on loopback and one thing at a time (service, then baseline): on a 2-core machine the
+ * server, the load generator and PostgreSQL already share the cores.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { signAccessToken } from "../server/auth/token.js";
+import { createFeatureService } from "../server/features/feature.service.js";
+import { EXACT_COUNT_LIMIT } from "../server/features/feature.listing.js";
+import { PrismaPGliteWithExtensions, createPGlite } from "../server/db/pglite.js";
+import { applyMigrations } from "../server/db/schema-engine.js";
+import { PrismaClient } from "../server/generated/prisma/client.js";
+import { writeReport } from "./report.js";
+import type { BenchResults, CapturedEndpoint, LoadResult, ScaleRow, Target } from "./report.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const flags = new Set(process.argv.slice(2));
+const quick = flags.has("--quick");
+const embedded = flags.has("--embedded");
+const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const outDir = path.join(root, "bench/results", [quick && "quick", embedded && "embedded"].filter(Boolean).join("-"));
+
+const CONNECTIONS = [1, 32, 128];
+const WARMUP_S = quick ? 0.5 : 2;
+const DURATION_S = quick ? 1.5 : 8;
+const SCALE_SIZES = quick || embedded ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+const SCALE_WARMUP_S = quick ? 0.3 : 0.5;
+const SCALE_DURATION_S = quick ? 1 : 3;
+const POOL_SIZE = 10;
+const SECRET = "bench-secret-key-0123456789abcdef";
+const BENCH_ORG = "bench-org";
+const BENCH_ORG_ROWS = 5_000;
+const SCALE_ORG = "bench-scale-org";
+/** A selective search: 6 characters of the md5 in one seeded name (`Feature <i> <md5(i)[0..8]>`). */
+const SEARCH_TERM = createHash("md5").update("4242").digest("hex").slice(0, 6);
+const CREATED_NAME = "Bench created";
+
+const started = Date.now();
+const log = (message: string) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${message}`);
+
+/** SQL on the benchmark's own database: a pg client, or the PGlite directory while no service has it open. */
+interface Sql {
+  query<T>(text: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+async function openSql(): Promise<Sql & { prismaAdapter(): PrismaPg | PrismaPGliteWithExtensions }> {
+  if (embedded) {
+    const pglite = createPGlite(pgliteDir);
+    await pglite.waitReady;
+    return {
+      query: async <T>(text: string, params?: unknown[]) => (await pglite.query<T>(text, params)).rows,
+      close: () => pglite.close(),
+      prismaAdapter: () => new PrismaPGliteWithExtensions(pglite),
+    };
+  }
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  return {
+    query: async <T>(text: string, params?: unknown[]) => (await client.query(text, params)).rows as T[],
+    close: () => client.end(),
+    prismaAdapter: () => new PrismaPg({ connectionString: databaseUrl }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The database of this run: created here, dropped at the end, never anything left over.
+
+const dbName = `kuark_bench_${randomBytes(4).toString("hex")}`;
+const databaseUrl = (() => {
+  const url = new URL(adminUrl);
+  url.pathname = `/${dbName}`;
+  return url.toString();
+})();
+const pgliteDir = embedded ? await mkdtemp(path.join(os.tmpdir(), "kuark-bench-")) : "";
+
+async function adminQuery(text: string) {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+async function createDatabase() {
+  if (!embedded) await adminQuery(`CREATE DATABASE "${dbName}"`);
+  const sql = await openSql();
+  try {
+    await applyMigrations(sql.prismaAdapter());
+  } finally {
+    await sql.close();
+  }
+}
+
+async function dropDatabase() {
+  if (embedded) await rm(pgliteDir, { recursive: true, force: true });
+  else await adminQuery(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+}
+
+/** Seeds rows `from`..`to` of `org` in statements of 100k rows (generate_series, no row-by-row insert). */
+async function seed(sql: Sql, org: string, from: number, to: number) {
+  await sql.query(`INSERT INTO organizations (id) VALUES ($1) ON CONFLICT DO NOTHING`, [org]);
+  for (let start = from; start <= to; start += 100_000) {
+    const end = Math.min(to, start + 99_999);
+    await sql.query(
+      `INSERT INTO features (id, organization_id, name, description, status, created_by_id, updated_by_id, created_at, updated_at)
+       SELECT gen_random_uuid(), $1, 'Feature ' || i || ' ' || left(md5(i::text), 8), 'Seeded by the benchmark',
+              (CASE WHEN i % 10 = 0 THEN 'INACTIVE' ELSE 'ACTIVE' END)::"FeatureStatus", 'bench', 'bench', ts, ts
+       FROM generate_series($2::int, $3::int) AS i,
+            LATERAL (SELECT timestamptz '2025-01-01' + i * interval '1 second' AS ts) AS t`,
+      [org, start, end],
+    );
+  }
+  await sql.query("VACUUM ANALYZE features");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Processes: the built service, the baseline, the load generators.
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+interface Running {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function waitUntilUp(url: string, child: ChildProcess) {
+  const until = Date.now() + 60_000;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`process exited with ${child.exitCode}`);
+    const ok = await fetch(url).then(
+      (r) => r.status < 500,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+async function start(target: Target, capturedFile: string): Promise<Running> {
+  const port = await freePort();
+  const common = { ...process.env, PORT: String(port), DATABASE_POOL_SIZE: String(POOL_SIZE) };
+  const child =
+    target === "service"
+      ? spawn(process.execPath, [path.join(root, "dist/server/main.js")], {
+          cwd: root,
+          // As in production, with its default logging (LOG_LEVEL info, one JSON line per request, here
+          // written to /dev/null); only the rate limits are off, or they would answer 429.
+          env: {
+            ...common,
+            NODE_ENV: "production",
+            SECRET_KEY: SECRET,
+            HOST: "127.0.0.1",
+            PANEL_ENABLED: "false",
+            RATE_LIMIT_PER_IP: "0",
+            RATE_LIMIT_PER_ORG: "0",
+            ...(embedded ? { DATABASE_URL: "", PGLITE_DATA_DIR: pgliteDir } : { DATABASE_URL: databaseUrl }),
+          },
+          stdio: ["ignore", "ignore", "inherit"],
+        })
+      : spawn(process.execPath, [path.join(root, "bench/baseline.mjs")], {
+          cwd: root,
+          env: { ...common, CAPTURED_SQL: capturedFile, ...(embedded ? { PGLITE_DATA_DIR: pgliteDir } : { DATABASE_URL: databaseUrl }) },
+          stdio: ["ignore", "ignore", "inherit"],
+        });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilUp(target === "service" ? `${url}/health/ready` : `${url}/`, child);
+  return {
+    url,
+    pid: child.pid!,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+function rssOf(pid: number): number {
+  const status = spawnSync("cat", [`/proc/${pid}/status`], { encoding: "utf8" }).stdout;
+  const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+  return kb ? Number(kb) * 1024 : 0;
+}
+
+/** Runs a generator script in its own process while sampling the target's RSS; returns its JSON and the peak. */
+async function drive<T>(script: string, spec: object, pid: number): Promise<T & { peakRssBytes: number }> {
+  let peak = rssOf(pid);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 100);
+  try {
+    const child = spawn(process.execPath, [path.join(root, "bench", script), JSON.stringify(spec)], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    if (code !== 0) throw new Error(`${script} exited with ${code}`);
+    return { ...(JSON.parse(out.trim().split("\n").at(-1)!) as T), peakRssBytes: Math.max(peak, rssOf(pid)) };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// What is measured.
+
+const token = signAccessToken({ sub: "bench-user", organizationId: BENCH_ORG, minutes: 600 }, SECRET);
+const scaleToken = signAccessToken({ sub: "bench-user", organizationId: SCALE_ORG, minutes: 600 }, SECRET);
+const query = (procedure: string, input: object) => `/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}`;
+
+interface EndpointSpec {
+  key: string;
+  label: string;
+  method: "GET" | "POST";
+  path: string;
+  body?: string;
+  kind: CapturedEndpoint["kind"];
+  input: Record<string, unknown>;
+}
+
+function endpointsFor(byIdId: string): EndpointSpec[] {
+  const list = (key: string, label: string, input: Record<string, unknown>): EndpointSpec => ({
+    key,
+    label,
+    method: "GET",
+    path: query("features.list", input),
+    kind: "list",
+    input,
+  });
+  return [
+    list("list", "features.list page 1", { page: 1, limit: 20 }),
+    list("listSearch", `features.list search "${SEARCH_TERM}"`, { page: 1, limit: 20, search: SEARCH_TERM }),
+    list("listStatus", "features.list status INACTIVE", { page: 1, limit: 20, status: "INACTIVE" }),
+    { key: "byId", label: "features.byId", method: "GET", path: query("features.byId", { id: byIdId }), kind: "byId", input: { id: byIdId } },
+    // Last, so that the rows it adds never change what the reads above see.
+    {
+      key: "create",
+      label: "features.create",
+      method: "POST",
+      path: "/trpc/features.create",
+      body: JSON.stringify({ name: CREATED_NAME }),
+      kind: "create",
+      input: { name: CREATED_NAME },
+    },
+  ];
+}
+
+/** Runs each endpoint through the service's own code with Prisma's query log on, and keeps the SQL it sent. */
+async function captureSql(sql: Awaited<ReturnType<typeof openSql>>, endpoints: EndpointSpec[]): Promise<CapturedEndpoint[]> {
+  const prisma = new PrismaClient({ adapter: sql.prismaAdapter(), log: [{ emit: "event", level: "query" }] });
+  let seen: { sql: string; params: unknown[] }[] = [];
+  prisma.$on("query", (event) => seen.push({ sql: event.query, params: JSON.parse(event.params) as unknown[] }));
+  const features = createFeatureService(prisma);
+  const actor = { sub: "bench-user", organizationId: BENCH_ORG };
+  const captured: CapturedEndpoint[] = [];
+  for (const endpoint of endpoints) {
+    seen = [];
+    if (endpoint.kind === "list") await features.list(actor, { page: 1, limit: 20, ...endpoint.input });
+    else if (endpoint.kind === "byId") await features.byId(actor, endpoint.input.id as string);
+    else await features.create(actor, { name: CREATED_NAME });
+    // findMany first, then the count: the order the baseline reads their results in.
+    const statements = [...seen].sort((a, b) => Number(/count\(/i.test(a.sql)) - Number(/count\(/i.test(b.sql)));
+    captured.push({
+      key: endpoint.key,
+      method: endpoint.method,
+      path: endpoint.path,
+      kind: endpoint.kind,
+      statements,
+      ...(endpoint.kind === "list" && { pagination: { page: 1, limit: 20 } }),
+      ...(endpoint.kind === "create" && { nameParam: statements[0]!.params.indexOf(CREATED_NAME) }),
+    });
+  }
+  await prisma.$disconnect();
+  await sql.query(`DELETE FROM features WHERE organization_id = $1 AND name = $2`, [BENCH_ORG, CREATED_NAME]);
+  return captured;
+}
+
+async function throughput(endpoints: EndpointSpec[], capturedFile: string): Promise<LoadResult[]> {
+  const results: LoadResult[] = [];
+  for (const target of ["service", "baseline"] as const) {
+    const running = await start(target, capturedFile);
+    log(`${target} up (pid ${running.pid}, RSS ${(rssOf(running.pid) / 2 ** 20).toFixed(0)} MiB)`);
+    for (const endpoint of endpoints) {
+      for (const connections of CONNECTIONS) {
+        const result = await drive<Omit<LoadResult, "target" | "endpoint" | "label" | "connections" | "peakRssBytes">>(
+          "load.mjs",
+          {
+            url: running.url + endpoint.path,
+            method: endpoint.method,
+            headers: { authorization: `Bearer ${token}`, ...(endpoint.body && { "content-type": "application/json" }) },
+            body: endpoint.body,
+            connections,
+            warmup: WARMUP_S,
+            duration: DURATION_S,
+          },
+          running.pid,
+        );
+        results.push({ target, endpoint: endpoint.key, label: endpoint.label, connections, ...result });
+        log(
+          `${target.padEnd(8)} ${endpoint.key.padEnd(10)} c=${String(connections).padStart(3)}: ${result.requestsPerSec.toFixed(0).padStart(6)} req/s, p50 ${result.latencyP50} ms, p99 ${result.latencyP99} ms, errors ${result.errors}, peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
+        );
+      }
+    }
+    await running.stop();
+    // What create added goes, so the next target reads the same rows.
+    const sql = await openSql();
+    await sql.query(`DELETE FROM features WHERE organization_id = $1 AND name = $2`, [BENCH_ORG, CREATED_NAME]);
+    await sql.query("VACUUM ANALYZE features");
+    await sql.close();
+  }
+  return results;
+}
+
+async function median(times: number, work: () => Promise<unknown>): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const t0 = process.hrtime.bigint();
+    await work();
+    samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return samples.sort((a, b) => a - b)[Math.floor(times / 2)]!;
+}
+
+async function scale(): Promise<ScaleRow[]> {
+  const rows: ScaleRow[] = [];
+  let seeded = 0;
+  for (const size of SCALE_SIZES) {
+    const sql = await openSql();
+    const t0 = Date.now();
+    await seed(sql, SCALE_ORG, seeded + 1, size);
+    seeded = size;
+    log(`scale: ${size} features in one organization (seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    // The count strategy's numbers, measured on SQL alone (median of 5).
+    const where = `organization_id = $1 AND deleted_at IS NULL`;
+    const exactCount = await median(5, () => sql.query(`SELECT count(*) FROM features WHERE ${where}`, [SCALE_ORG]));
+    const boundedCount = await median(5, () =>
+      sql.query(`SELECT count(*)::int AS n FROM (SELECT 1 FROM features WHERE ${where} LIMIT $2) AS bounded`, [SCALE_ORG, EXACT_COUNT_LIMIT + 1]),
+    );
+    const estimateRows = await sql.query<{ "QUERY PLAN": [{ Plan: { "Plan Rows": number } }] | string }>(
+      `EXPLAIN (FORMAT JSON) SELECT 1 FROM features WHERE ${where}`,
+      [SCALE_ORG],
+    );
+    const planCell = estimateRows[0]!["QUERY PLAN"];
+    const plan = (typeof planCell === "string" ? JSON.parse(planCell) : planCell) as [{ Plan: { "Plan Rows": number } }];
+    const estimateMs = await median(5, () => sql.query(`EXPLAIN (FORMAT JSON) SELECT 1 FROM features WHERE ${where}`, [SCALE_ORG]));
+    // The cursor of the feature in the middle of the organization: a page deep into the infinite list.
+    const [middle] = await sql.query<{ id: string; created_at: Date }>(
+      `SELECT id, created_at FROM features WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC OFFSET $2 LIMIT 1`,
+      [SCALE_ORG, Math.floor(size / 2)],
+    );
+    await sql.close();
+    const deepCursor = `${middle!.created_at.toISOString()}_${middle!.id}`;
+
+    const running = await start("service", "");
+    const measures: [string, string][] = [
+      ["page1", query("features.list", { page: 1, limit: 20 })],
+      ["page1Status", query("features.list", { page: 1, limit: 20, status: "INACTIVE" })],
+      ["search", query("features.list", { page: 1, limit: 20, search: SEARCH_TERM })],
+      ["deepPage", query("features.list", { page: 250, limit: 20 })],
+      ["infiniteFirst", query("features.infinite", { limit: 20 })],
+      ["infiniteDeep", query("features.infinite", { limit: 20, cursor: deepCursor })],
+    ];
+    const row: ScaleRow = {
+      size,
+      sql: { exactCountMs: exactCount, boundedCountMs: boundedCount, estimateMs, estimate: Math.round(plan[0].Plan["Plan Rows"]) },
+      http: {},
+      total: { value: 0, estimate: false },
+    };
+    for (const [key, urlPath] of measures) {
+      const result = await drive<{ p50: number; p99: number; mean: number; requests: number; errors: number }>(
+        "latency.mjs",
+        { url: running.url + urlPath, headers: { authorization: `Bearer ${scaleToken}` }, warmup: SCALE_WARMUP_S, duration: SCALE_DURATION_S },
+        running.pid,
+      );
+      row.http[key] = { p50: result.p50, p99: result.p99, errors: result.errors, requests: result.requests };
+      log(`scale ${size} ${key.padEnd(13)} p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, errors ${result.errors}`);
+    }
+    const page1 = (await (await fetch(running.url + measures[0]![1], { headers: { authorization: `Bearer ${scaleToken}` } })).json()) as {
+      result: { data: { pagination: { total: number; totalIsEstimate: boolean } } };
+    };
+    row.total = { value: page1.result.data.pagination.total, estimate: page1.result.data.pagination.totalIsEstimate };
+    await running.stop();
+    rows.push(row);
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+log(`${quick ? "quick" : "full"} run on ${embedded ? "embedded PGlite" : `PostgreSQL (${new URL(adminUrl).host})`}; results to ${path.relative(root, outDir)}/`);
+log("building the server (npm run build:server)");
+const build = spawnSync("npm", ["run", "-s", "build:server"], { cwd: root, stdio: "inherit" });
+if (build.status !== 0) throw new Error("npm run build:server failed");
+
+await mkdir(outDir, { recursive: true });
+const capturedFile = path.join(outDir, "captured-sql.json");
+try {
+  await createDatabase();
+  const sql = await openSql();
+  await seed(sql, BENCH_ORG, 1, BENCH_ORG_ROWS);
+  const [byIdRow] = await sql.query<{ id: string }>(`SELECT id FROM features WHERE organization_id = $1 AND name LIKE 'Feature 2500 %'`, [BENCH_ORG]);
+  const endpoints = endpointsFor(byIdRow!.id);
+  const captured = await captureSql(sql, endpoints);
+  await sql.close();
+  await writeFile(capturedFile, JSON.stringify({ note: "SQL the service sent for each benchmark request, from Prisma's query log", endpoints: captured }, null, 2));
+  log(`captured ${captured.reduce((n, e) => n + e.statements.length, 0)} statements from Prisma's query log`);
+
+  const load = await throughput(endpoints, capturedFile);
+  const scaleRows = await scale();
+  const results: BenchResults = {
+    date: new Date().toISOString(),
+    mode: { quick, embedded },
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "", memoryBytes: os.totalmem(), node: process.version },
+    settings: { connections: CONNECTIONS, warmupSeconds: WARMUP_S, durationSeconds: DURATION_S, poolSize: POOL_SIZE, benchOrgRows: BENCH_ORG_ROWS, searchTerm: SEARCH_TERM, exactCountLimit: EXACT_COUNT_LIMIT },
+    load,
+    scale: scaleRows,
+    captured,
+    elapsedSeconds: (Date.now() - started) / 1000,
+  };
+  await writeReport(outDir, results);
+  log(`done in ${results.elapsedSeconds.toFixed(0)} s: ${path.relative(root, outDir)}/summary.md`);
+} finally {
+  await dropDatabase().catch((error: unknown) => console.error("could not drop the benchmark database:", error));
+}
+// Read back once so a broken file fails the run, not the reader.
+JSON.parse(await readFile(path.join(outDir, "results.json"), "utf8"));
