@@ -38,7 +38,7 @@ export const FeatureCreateInput = z.strictObject({
 });
 export type FeatureCreateInput = z.input<typeof FeatureCreateInput>;
 
-const FeatureSearch = z.string().trim().max(200).optional();
+const FeatureSearch = Text().trim().max(200, "must be at most 200 characters").optional();
 
 export const FeatureListInput = z
   .strictObject({
