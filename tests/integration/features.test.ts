@@ -73,6 +73,8 @@ describe("features.create", () => {
     ["a 2001-character description", { name: "ok", description: "d".repeat(2001) }, "description", "at most 2000"],
     ["an unknown status", { name: "ok", status: "ARCHIVED" }, "status", ""],
     ["an organizationId in the input", { name: "ok", organizationId: "other" }, "", "organizationId"],
+    ["a NUL character in the name", { name: "bad\u0000name" }, "name", "NUL"],
+    ["a NUL character in the description", { name: "ok", description: "\u0000" }, "description", "NUL"],
   ])("refuses %s", async (_label, input, field, text) => {
     const { api } = newOrg();
     const issues = await fieldErrorsOf(api.features.create(input as never));
@@ -178,6 +180,7 @@ describe("features.list", () => {
     [{ status: "GONE" }, "status"],
     [{ search: 5 }, "search"],
     [{ sort: "name" }, ""],
+    [{ search: "a\u0000" }, "search"],
   ])("refuses %j", async (input, field) => {
     const { api } = newOrg();
     const issues = await fieldErrorsOf(api.features.list(input as never));
