@@ -33,8 +33,8 @@ const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.
 const outDir = path.join(root, "bench/results", [quick && "quick", embedded && "embedded"].filter(Boolean).join("-"));
 
 const CONNECTIONS = [1, 32, 128];
-const WARMUP_S = quick ? 0.5 : 2;
-const DURATION_S = quick ? 1.5 : 8;
+const WARMUP_S = quick ? 0.3 : 2;
+const DURATION_S = quick ? 1 : 8;
 const SCALE_SIZES = quick || embedded ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
 const SCALE_WARMUP_S = quick ? 0.3 : 0.5;
 const SCALE_DURATION_S = quick ? 1 : 3;
@@ -238,6 +238,15 @@ interface EndpointSpec {
   input: Record<string, unknown>;
 }
 
+/**
+ * Requests that stop at a layer: `/health` passes Express and its middlewares only (helmet, logging);
+ * `auth.me` adds the tRPC adapter, JWT verification and output validation, but no database.
+ */
+const LAYER_PROBES = [
+  { key: "layerHttp", label: "GET /health (Express, helmet, pino-http)", path: "/health" },
+  { key: "layerTrpc", label: "auth.me (+ tRPC adapter, JWT, zod; no database)", path: "/trpc/auth.me" },
+] as const;
+
 function endpointsFor(byIdId: string): EndpointSpec[] {
   const list = (key: string, label: string, input: Record<string, unknown>): EndpointSpec => ({
     key,
@@ -319,6 +328,18 @@ async function throughput(endpoints: EndpointSpec[], capturedFile: string): Prom
         log(
           `${target.padEnd(8)} ${endpoint.key.padEnd(10)} c=${String(connections).padStart(3)}: ${result.requestsPerSec.toFixed(0).padStart(6)} req/s, p50 ${result.latencyP50} ms, p99 ${result.latencyP99} ms, errors ${result.errors}, peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
         );
+      }
+    }
+    if (target === "service") {
+      // Layer probes: the same stack with less behind it, to attribute the per-request cost.
+      for (const probe of LAYER_PROBES) {
+        const result = await drive<Omit<LoadResult, "target" | "endpoint" | "label" | "connections" | "peakRssBytes">>(
+          "load.mjs",
+          { url: running.url + probe.path, method: "GET", headers: { authorization: `Bearer ${token}` }, connections: 32, warmup: WARMUP_S, duration: DURATION_S },
+          running.pid,
+        );
+        results.push({ target, endpoint: probe.key, label: probe.label, connections: 32, ...result });
+        log(`service  ${probe.key.padEnd(10)} c= 32: ${result.requestsPerSec.toFixed(0).padStart(6)} req/s (layer probe)`);
       }
     }
     await running.stop();

@@ -16,6 +16,8 @@ export type {
   FeatureCreateInput,
   FeatureDeleteInput,
   FeatureDeleteOutput,
+  FeatureInfiniteInput,
+  FeatureInfinitePage,
   FeatureListInput,
   FeaturePage,
   FeatureStatus,

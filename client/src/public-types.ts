@@ -48,6 +48,8 @@ const featureByIdInput = typeOf<contract.FeatureByIdInput>();
 const featureDeleteInput = typeOf<contract.FeatureDeleteInput>();
 const featureDeleteOutput = typeOf<contract.FeatureDeleteOutput>();
 const featurePage = typeOf<contract.FeaturePage>();
+const featureInfiniteInput = typeOf<contract.FeatureInfiniteInput>();
+const featureInfinitePage = typeOf<contract.FeatureInfinitePage>();
 const pagination = typeOf<contract.Pagination>();
 const me = typeOf<contract.Me>();
 const fieldErrors = typeOf<contract.FieldErrors>();
@@ -69,6 +71,10 @@ export type FeatureDeleteInput = typeof featureDeleteInput;
 export type FeatureDeleteOutput = typeof featureDeleteOutput;
 /** Output of `features.list`. */
 export type FeaturePage = typeof featurePage;
+/** Input of `features.infinite`: `{ cursor?, limit?, search?, status? }` (keyset pagination for infinite scroll). */
+export type FeatureInfiniteInput = typeof featureInfiniteInput;
+/** Output of `features.infinite`: `{ items, nextCursor }`; `nextCursor` is null after the last page. */
+export type FeatureInfinitePage = typeof featureInfinitePage;
 export type Pagination = typeof pagination;
 /** Output of `auth.me`: the verified token's claims. */
 export type Me = typeof me;

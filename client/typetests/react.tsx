@@ -1,7 +1,7 @@
 /** The React entry: typed queryOptions/mutationOptions for TanStack Query. Must pass `tsc --noEmit`. */
-import { QueryClient, QueryClientProvider, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { QueryClient, QueryClientProvider, useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { createKuarkClient, createKuarkOptionsProxy, TRPCProvider, useTRPC } from "@kuark/features-client/react";
-import type { Feature, FeaturePage } from "@kuark/features-client/react";
+import type { Feature, FeatureInfinitePage, FeaturePage } from "@kuark/features-client/react";
 
 const queryClient = new QueryClient();
 const kuark = createKuarkClient({ url: "/trpc", getToken: () => localStorage.getItem("token") });
@@ -11,6 +11,13 @@ function Features() {
   const client = useQueryClient();
   const list = useQuery(trpc.features.list.queryOptions({ page: 1, search: "dark" }));
   const page: FeaturePage | undefined = list.data;
+  // Infinite scroll: the cursor is managed by TanStack Query, from each page's nextCursor.
+  const scroll = useInfiniteQuery(
+    trpc.features.infinite.infiniteQueryOptions({ limit: 20, status: "ACTIVE" }, { getNextPageParam: (last) => last.nextCursor }),
+  );
+  const pages: FeatureInfinitePage[] | undefined = scroll.data?.pages;
+  const scrolled: Feature[] = pages?.flatMap((p) => p.items) ?? [];
+  void scrolled;
   const create = useMutation(
     trpc.features.create.mutationOptions({
       onSuccess: (feature: Feature) => client.invalidateQueries({ queryKey: trpc.features.list.queryKey() }),

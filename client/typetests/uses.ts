@@ -7,6 +7,8 @@ import type {
   AppRouter,
   Feature,
   FeatureCreateInput,
+  FeatureInfiniteInput,
+  FeatureInfinitePage,
   FeatureListInput,
   FeaturePage,
   FeatureStatus,
@@ -43,6 +45,11 @@ export async function everyProcedure(): Promise<void> {
   await client.features.list.query({});
   const total: number = page.pagination.total;
   const names: string[] = page.data.map((feature) => feature.name);
+
+  const firstScroll: FeatureInfinitePage = await client.features.infinite.query({ limit: 10, status: "ACTIVE" } satisfies FeatureInfiniteInput);
+  if (firstScroll.nextCursor) await client.features.infinite.query({ cursor: firstScroll.nextCursor, limit: 10 });
+  const scrolled: Feature[] = firstScroll.items;
+  void scrolled;
 
   const byId: Feature = await client.features.byId.query({ id: created.id });
   const description: string | null = byId.description;
