@@ -261,6 +261,9 @@ function causes(results: BenchResults): string[] {
       `cost together here (${fixed(us(steps[3]!.rps) - us(steps[1]!.rps), 0)} µs): the tRPC adapter builds a Fetch \`Request\` with an \`AbortSignal\` per request and validates input and output, ` +
       "and Prisma 7 interprets its query plan and maps the result in JavaScript. Each of these layers costs more than the baseline's whole request, so the target is not reachable with this stack " +
       "on Node 20 short of bypassing it; it is not met. `features.list` comes closer because its SQL costs more.",
+    "- **Tried, no measurable change** (by hand: the built service, autocannon at 32 connections, 6 s): dropping the output validation of `features.list` " +
+      "(`.output(FeaturePage)` on 20 rows), and named prepared statements (`statementNameGenerator` of `@prisma/adapter-pg`, so PostgreSQL parses each query shape once per connection). " +
+      "Both moved throughput by less than the run-to-run noise, so neither was kept. Per-request logging (pino-http) costs about 5% (`LOG_LEVEL=warn` vs `info`) and was kept: request logs are worth it.",
     "- **RSS**: the service starts near 150 MiB against the baseline's ~55 MiB (Prisma 7's client loads its WASM query compiler, plus Express, tRPC, zod and pino), and its heap grows " +
       "with the allocation rate of the per-request stack above; bounding the young generation (`--max-semi-space-size`) was not tried.",
     "",
