@@ -254,23 +254,25 @@ for (const lane of laneOrgs) {
   byOrg.set(lane.id, entry);
 }
 
-// Isolation through the API: each organization's list shows exactly its own live rows.
+// Isolation through the API: each organization's listing shows exactly its own live rows.
 const isolationProblems: string[] = [];
 for (const lane of orgs) {
   const expected = byOrg.get(lane.id)!;
   const seen = new Set<string>();
-  for (let page = 1; ; page++) {
-    const result = (await call(lane, "features.list", { page, limit: 100 }, false)) as { data: Array<{ id: string; organizationId: string }>; pagination: { total: number; totalPages: number } } | undefined;
+  // Walked with the keyset listing: exact at any size (list's total is an estimate past 10,000).
+  let cursor: string | null = null;
+  do {
+    const result = (await call(lane, "features.infinite", { limit: 100, ...(cursor && { cursor }) }, false)) as { items: Array<{ id: string; organizationId: string }>; nextCursor: string | null } | undefined;
     if (!result) {
-      isolationProblems.push(`${lane.id}: list page ${page} failed`);
+      isolationProblems.push(`${lane.id}: infinite listing failed after ${seen.size} rows`);
       break;
     }
-    for (const f of result.data) {
+    for (const f of result.items) {
       if (f.organizationId !== lane.id || !expected.live.has(f.id)) isolationProblems.push(`${lane.id} sees ${f.id} of ${f.organizationId}`);
       seen.add(f.id);
     }
-    if (page >= result.pagination.totalPages) break;
-  }
+    cursor = result.nextCursor;
+  } while (cursor);
   for (const id of expected.live) if (!seen.has(id)) isolationProblems.push(`${lane.id}: acknowledged ${id} missing from its list`);
 }
 
@@ -340,7 +342,7 @@ const md = [
   `| requests | ${requests} (${report.requestsPerSecond}/s) |`,
   `| errors | ${errors} |`,
   `| acknowledged writes checked in the database | ${acknowledged.length}, lost or wrong: ${lost.length} |`,
-  `| organization isolation (every list = exactly its own acknowledged live rows) | ${isolationProblems.length === 0 ? "held" : `${isolationProblems.length} problems`} |`,
+  `| organization isolation (each organization's full listing = exactly its own acknowledged live rows) | ${isolationProblems.length === 0 ? "held" : `${isolationProblems.length} problems`} |`,
   `| service exit after SIGTERM | ${exitCode} |`,
   `| RSS first / max / last | ${report.rss.firstMb} / ${report.rss.maxMb} / ${report.rss.lastMb} MB |`,
   `| RSS trend, second half | ${report.rss.secondHalfSlopeMbPerMin} MB/min (${noGrowthTrend ? "no growth trend" : "GROWING"}) |`,
