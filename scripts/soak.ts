@@ -10,7 +10,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -20,6 +19,7 @@ import pg from "pg";
 import { signAccessToken } from "../server/auth/token.js";
 import { openEmbedded } from "../server/db/database.js";
 import { applyMigrations } from "../server/db/schema-engine.js";
+import { createThrowawayDatabase, freePort } from "./support/throwaway-postgres.js";
 
 const { values } = parseArgs({
   options: {
@@ -68,20 +68,14 @@ async function createDatabase(): Promise<SoakDatabase> {
       drop: () => rm(dir, { recursive: true, force: true }),
     };
   }
-  const admin = values["database-url"];
-  const name = `kuark_soak_${randomBytes(5).toString("hex")}`;
-  const client = new pg.Client({ connectionString: admin });
-  await client.connect();
-  await client.query(`CREATE DATABASE "${name}"`);
-  await client.end();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  await applyMigrations(new PrismaPg({ connectionString: url.toString() }));
+  const database = await createThrowawayDatabase(values["database-url"], "kuark_soak");
+  const url = database.url;
+  await applyMigrations(new PrismaPg({ connectionString: url }));
   return {
-    env: { DATABASE_URL: url.toString() },
+    env: { DATABASE_URL: url },
     label: "PostgreSQL (local server)",
     async rows(ids) {
-      const c = new pg.Client({ connectionString: url.toString() });
+      const c = new pg.Client({ connectionString: url });
       await c.connect();
       const { rows } = await c.query<{ id: string; organization_id: string; deleted: boolean }>(
         "SELECT id::text, organization_id, deleted_at IS NOT NULL AS deleted FROM features WHERE id = ANY($1::uuid[])",
@@ -90,21 +84,8 @@ async function createDatabase(): Promise<SoakDatabase> {
       await c.end();
       return new Map(rows.map((r) => [r.id, { organizationId: r.organization_id, deleted: r.deleted }]));
     },
-    async drop() {
-      const c = new pg.Client({ connectionString: admin });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
-    },
+    drop: () => database.drop(),
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function rssKb(pid: number): Promise<number> {
