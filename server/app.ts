@@ -5,11 +5,12 @@ import { randomUUID } from "node:crypto";
 import * as trpcExpress from "@trpc/server/adapters/express";
 import cors from "cors";
 import express from "express";
-import type { Express } from "express";
+import type { Express, Request } from "express";
 import helmet from "helmet";
 import { pinoHttp } from "pino-http";
-import { createTokenVerifier } from "./auth/token.js";
+import { createTokenVerifier, headerAuthenticator } from "./auth/token.js";
 import type { Config } from "./config.js";
+import type { Me } from "./contract/index.js";
 import type { Database } from "./db/database.js";
 import { createFeatureService } from "./features/feature.service.js";
 import type { Logger } from "./logger.js";
@@ -115,7 +116,24 @@ export function createApp(services: Services, state: AppState = { draining: fals
     }
     next();
   });
-  const rateLimiters = createRateLimiters({ config, verifyToken: services.verifyToken, redis: services.redis, log });
+  // One authenticator per request, shared by the per-organization rate limit and orgProcedure.
+  const authenticators = new WeakMap<object, () => Me>();
+  const authenticatorOf = (req: Request): (() => Me) => {
+    let authenticate = authenticators.get(req);
+    if (!authenticate) {
+      authenticate = headerAuthenticator(services.verifyToken, req.headers.authorization);
+      authenticators.set(req, authenticate);
+    }
+    return authenticate;
+  };
+  const organizationOf = (req: Request): string | undefined => {
+    try {
+      return authenticatorOf(req)().organizationId;
+    } catch {
+      return undefined; // no valid token: only the IP limit applies, and the procedure answers 401
+    }
+  };
+  const rateLimiters = createRateLimiters({ config, organizationOf, redis: services.redis, log });
   if (rateLimiters.length > 0) app.use("/trpc", rateLimiters);
 
   app.use(
@@ -129,7 +147,7 @@ export function createApp(services: Services, state: AppState = { draining: fals
         // pino-http has set both (its genReqId above returns a string).
         requestId: req.id as string,
         log: req.log,
-        authorization: req.headers.authorization,
+        authenticate: authenticatorOf(req),
       }),
       onError({ error, path, ctx }) {
         if (error.code === "INTERNAL_SERVER_ERROR") {

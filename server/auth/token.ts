@@ -70,6 +70,26 @@ export function bearerToken(header: string | undefined): string {
   return match[1];
 }
 
+/**
+ * The caller named by an `Authorization` header, verified at most once: every later call returns the
+ * same caller or throws the same InvalidTokenError. The HTTP layer shares one per request between the
+ * per-organization rate limit and the org-scoped procedure, so a token is checked once per request.
+ */
+export function headerAuthenticator(verifyToken: TokenVerifier, header: string | undefined): () => Me {
+  let outcome: { me: Me } | { error: unknown } | undefined;
+  return () => {
+    if (!outcome) {
+      try {
+        outcome = { me: verifyToken(bearerToken(header)) };
+      } catch (error) {
+        outcome = { error };
+      }
+    }
+    if ("error" in outcome) throw outcome.error;
+    return outcome.me;
+  };
+}
+
 export interface SignOptions {
   sub: string;
   organizationId: string;

@@ -9,8 +9,6 @@ import type { Store } from "express-rate-limit";
 import { RedisStore } from "rate-limit-redis";
 import type { RedisClientType } from "redis";
 import type { Config } from "../config.js";
-import type { TokenVerifier } from "../auth/token.js";
-import { bearerToken } from "../auth/token.js";
 import type { Logger } from "../logger.js";
 import { trpcErrorBody } from "./trpc-error-body.js";
 
@@ -18,14 +16,15 @@ export type RedisClient = Pick<RedisClientType, "sendCommand">;
 
 interface Options {
   config: Pick<Config, "rateLimit">;
-  verifyToken: TokenVerifier;
+  /** The organization of the request's valid token, or undefined without one. */
+  organizationOf: (req: Request) => string | undefined;
   redis?: RedisClient | undefined;
   log: Logger;
 }
 
 const tooManyRequests = (message: string) => trpcErrorBody("TOO_MANY_REQUESTS", 429, message);
 
-export function createRateLimiters({ config, verifyToken, redis, log }: Options): RequestHandler[] {
+export function createRateLimiters({ config, organizationOf: orgOf, redis, log }: Options): RequestHandler[] {
   const { windowMs, perIp, perOrg, prefix: keyPrefix } = config.rateLimit;
   const store = (prefix: string): Store | undefined =>
     redis
@@ -59,19 +58,6 @@ export function createRateLimiters({ config, verifyToken, redis, log }: Options)
   }
 
   if (perOrg > 0) {
-    // skip, keyGenerator and handler all ask: the token is verified once per request.
-    const seen = new WeakMap<object, string | undefined>();
-    const orgOf = (req: Request): string | undefined => {
-      if (seen.has(req)) return seen.get(req);
-      let org: string | undefined;
-      try {
-        org = verifyToken(bearerToken(req.headers.authorization)).organizationId;
-      } catch {
-        org = undefined; // no valid token: only the IP limit applies, and the procedure answers 401
-      }
-      seen.set(req, org);
-      return org;
-    };
     limiters.push(
       rateLimit({
         ...common,

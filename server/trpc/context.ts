@@ -1,5 +1,6 @@
 import type { TokenVerifier } from "../auth/token.js";
 import type { Config } from "../config.js";
+import type { Me } from "../contract/index.js";
 import type { RedisClient } from "../http/rate-limit.js";
 import type { Database } from "../db/database.js";
 import type { FeatureService } from "../features/feature.service.js";
@@ -21,6 +22,6 @@ export interface Services {
 /** Per request: the services plus what the request carries. */
 export interface Context extends Services {
   requestId: string;
-  /** The raw `Authorization` header; only `orgProcedure` reads it. */
-  authorization: string | undefined;
+  /** The caller of this request's `Authorization` header (see `headerAuthenticator`); only `orgProcedure` asks. */
+  authenticate: () => Me;
 }

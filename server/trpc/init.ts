@@ -4,7 +4,6 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import type { FieldErrors } from "../contract/index.js";
-import { bearerToken } from "../auth/token.js";
 import type { Context } from "./context.js";
 import { toTRPCError } from "./errors.js";
 
@@ -60,7 +59,7 @@ export const publicProcedure = t.procedure.use(errorConversion);
 export const orgProcedure = publicProcedure.use(async ({ ctx, next }) => {
   let me;
   try {
-    me = ctx.verifyToken(bearerToken(ctx.authorization));
+    me = ctx.authenticate();
   } catch {
     // One generic message: the caller learns nothing about why its token was refused.
     throw new TRPCError({ code: "UNAUTHORIZED", message: "Invalid or missing credentials" });

@@ -13,15 +13,15 @@ import express from "express";
 import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from "vitest";
-import { z } from "zod";
+import { headerAuthenticator } from "../../server/auth/token.js";
 import { createPanelRouter } from "../../server/panel/panel.router.js";
 import type { Context, Services } from "../../server/trpc/context.js";
-import { publicProcedure, router } from "../../server/trpc/init.js";
 import { appRouter } from "../../server/trpc/router.js";
 import { makeServices, startServer, testConfig } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
+import { routerWithEcho } from "../support/extended-router.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = "test-results/panel";
@@ -158,22 +158,14 @@ describe("developer panel in Chromium", () => {
   });
 
   it("lists and runs a procedure added to the router, with no change to the panel", async () => {
-    const extended = router({
-      ...appRouter._def.record,
-      tools: router({
-        echo: publicProcedure
-          .input(z.strictObject({ word: z.string().min(3, "must be at least 3 characters") }))
-          .output(z.object({ echoed: z.string() }))
-          .query(({ input }) => ({ echoed: input.word.toUpperCase() })),
-      }),
-    });
+
     const app = express()
-      .use("/panel", createPanelRouter({ router: extended, config: services.config }))
+      .use("/panel", createPanelRouter({ router: routerWithEcho, config: services.config }))
       .use(
         "/trpc",
         trpcExpress.createExpressMiddleware({
-          router: extended,
-          createContext: ({ req }): Context => ({ ...services, requestId: "browser", authorization: req.headers.authorization }),
+          router: routerWithEcho,
+          createContext: ({ req }): Context => ({ ...services, requestId: "browser", authenticate: headerAuthenticator(services.verifyToken, req.headers.authorization) }),
         }),
       );
     const extra: Server = app.listen(0, "127.0.0.1");

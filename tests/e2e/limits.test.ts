@@ -112,6 +112,16 @@ describe("rate limits", () => {
     expect((await fetch(`${server.url}/trpc/auth.me`)).status).toBe(401);
   });
 
+  it("a request's token is verified once, for the organization limit and the procedure together", async () => {
+    const services = makeServices(testDb.db, { config: testConfig({ RATE_LIMIT_PER_ORG: "100" }) });
+    let verifications = 0;
+    const verifyToken = services.verifyToken;
+    const server = await startServer({ ...services, verifyToken: (token) => (verifications++, verifyToken(token)) });
+    servers.push(server);
+    expect((await fetch(`${server.url}/trpc/auth.me`, { headers: auth("once") })).status).toBe(200);
+    expect(verifications).toBe(1);
+  });
+
   it("with REDIS_URL, instances share one budget", async () => {
     const prefix = `kuark:test:${randomBytes(4).toString("hex")}:`;
     const env = { RATE_LIMIT_PER_IP: "4", RATE_LIMIT_PER_ORG: "0", RATE_LIMIT_PREFIX: prefix, REDIS_URL };

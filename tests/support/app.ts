@@ -9,7 +9,7 @@ import type { Config } from "../../server/config.js";
 import type { Database } from "../../server/db/database.js";
 import { createLogger } from "../../server/logger.js";
 import type { Logger } from "../../server/logger.js";
-import { signAccessToken } from "../../server/auth/token.js";
+import { headerAuthenticator, signAccessToken } from "../../server/auth/token.js";
 import type { Services } from "../../server/trpc/context.js";
 import { createCallerFactory } from "../../server/trpc/init.js";
 import { appRouter } from "../../server/trpc/router.js";
@@ -53,7 +53,7 @@ export function callerFor(services: Services, token: string | undefined) {
   return createCaller({
     ...services,
     requestId: "test",
-    authorization: token === undefined ? undefined : `Bearer ${token}`,
+    authenticate: headerAuthenticator(services.verifyToken, token === undefined ? undefined : `Bearer ${token}`),
   });
 }
 
