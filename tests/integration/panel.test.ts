@@ -3,17 +3,16 @@ import { generateKeyPairSync } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
 import { ConfigError } from "../../server/config.js";
 import type { Config } from "../../server/config.js";
 import { createPanelRouter } from "../../server/panel/panel.router.js";
 import type { PanelDescription } from "../../server/panel/panel.router.js";
-import { publicProcedure, router } from "../../server/trpc/init.js";
 import { appRouter } from "../../server/trpc/router.js";
 import { makeServices, startServer, testConfig } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
+import { routerWithEcho } from "../support/extended-router.js";
 
 let testDb: TestDatabase;
 const servers: RunningServer[] = [];
@@ -188,17 +187,9 @@ describe("outside production", () => {
 
 describe("a router with a new procedure", () => {
   it("appears in the panel with no change to the panel", async () => {
-    const extended = router({
-      ...appRouter._def.record,
-      tools: router({
-        echo: publicProcedure
-          .input(z.strictObject({ word: z.string().min(3, "must be at least 3 characters") }))
-          .output(z.object({ echoed: z.string() }))
-          .query(({ input }) => ({ echoed: input.word })),
-      }),
-    });
+
     const config: Config = testConfig();
-    const app = express().use("/panel", createPanelRouter({ router: extended, config }));
+    const app = express().use("/panel", createPanelRouter({ router: routerWithEcho, config }));
     const server = app.listen(0, "127.0.0.1");
     await new Promise<void>((resolve) => server.once("listening", resolve));
     try {
