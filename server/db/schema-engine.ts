@@ -13,7 +13,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { bindMigrationAwareSqlAdapterFactory } from "@prisma/driver-adapter-utils";
-import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import * as engineBindings from "@prisma/schema-engine-wasm/schema_engine_bg";
 import type { MigrationList, SchemaEngine } from "@prisma/schema-engine-wasm";
 
@@ -53,18 +53,47 @@ function loadWasm(): Promise<void> {
   return wasmReady;
 }
 
-/** Starts a schema engine on a database reached through `adapterFactory` (which also provides its shadow database). */
-export async function createSchemaEngine(adapterFactory: SqlMigrationAwareDriverAdapterFactory): Promise<SchemaEngine> {
+/**
+ * Runs `work` with a schema engine on the database reached through `adapterFactory` (which also
+ * provides its shadow database), then frees the engine and disposes every connection it opened.
+ * Disposing matters: the engine holds PostgreSQL's session advisory lock while it migrates, and a
+ * pool left open could keep it from the next migration of the same database.
+ */
+export async function withSchemaEngine<T>(
+  adapterFactory: SqlMigrationAwareDriverAdapterFactory,
+  work: (engine: SchemaEngine) => Promise<T>,
+): Promise<T> {
   await loadWasm();
+  const opened: SqlDriverAdapter[] = [];
+  const tracked: SqlMigrationAwareDriverAdapterFactory = {
+    provider: adapterFactory.provider,
+    adapterName: adapterFactory.adapterName,
+    connect: async () => {
+      const adapter = await adapterFactory.connect();
+      opened.push(adapter);
+      return adapter;
+    },
+    connectToShadowDb: async () => {
+      const adapter = await adapterFactory.connectToShadowDb();
+      opened.push(adapter);
+      return adapter;
+    },
+  };
   const datamodel = await readFile(schemaPath, "utf8");
   const { SchemaEngine: Engine } = engineBindings as unknown as typeof import("@prisma/schema-engine-wasm");
-  return Engine.new(
+  const engine = await Engine.new(
     { datamodels: [[schemaPath, datamodel]] },
     () => {
       // The engine reports progress lines here; migration results are returned, so nothing is lost.
     },
-    bindMigrationAwareSqlAdapterFactory(adapterFactory),
+    bindMigrationAwareSqlAdapterFactory(tracked),
   );
+  try {
+    return await work(engine);
+  } finally {
+    engine.free();
+    await Promise.all(opened.map((adapter) => adapter.dispose().catch(() => {})));
+  }
 }
 
 /** Reads `prisma/migrations` in the shape the engine (and the Prisma CLI) expects. */
@@ -93,16 +122,11 @@ export async function readMigrations(baseDir = migrationsDir): Promise<Migration
 
 /** Applies every pending migration; returns the names of those applied now. */
 export async function applyMigrations(adapterFactory: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
-  const engine = await createSchemaEngine(adapterFactory);
-  try {
-    const { appliedMigrationNames } = await engine.applyMigrations({
-      migrationsList: await readMigrations(),
-      filters: noFilters,
-    });
+  const migrationsList = await readMigrations();
+  return withSchemaEngine(adapterFactory, async (engine) => {
+    const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: noFilters });
     return appliedMigrationNames;
-  } finally {
-    engine.free();
-  }
+  });
 }
 
 /**
@@ -113,18 +137,16 @@ export async function diffMigrationsToSchema(
   adapterFactory: SqlMigrationAwareDriverAdapterFactory,
   schema?: string,
 ): Promise<{ exitCode: number; script: string }> {
-  const engine = await createSchemaEngine(adapterFactory);
-  try {
-    const content = schema ?? (await readFile(schemaPath, "utf8"));
+  const content = schema ?? (await readFile(schemaPath, "utf8"));
+  const migrationsList = await readMigrations();
+  return withSchemaEngine(adapterFactory, async (engine) => {
     const result = await engine.diff({
-      from: { tag: "migrations", ...(await readMigrations()) },
+      from: { tag: "migrations", ...migrationsList },
       to: { tag: "schemaDatamodel", files: [{ path: schemaPath, content }] },
       script: true,
       exitCode: true,
       filters: noFilters,
     });
     return { exitCode: result.exitCode, script: result.stdout ?? "" };
-  } finally {
-    engine.free();
-  }
+  });
 }
