@@ -22,3 +22,6 @@ try {
   console.error(error instanceof ConfigError ? error.message : error);
   process.exit(1);
 }
+// The WASM schema engine leaves a 10 s timer behind (its advisory-lock timeout); nothing else is
+// pending once the work above is done, so exit now rather than wait for it.
+process.exit(0);
