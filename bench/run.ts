@@ -16,8 +16,10 @@ import { fileURLToPath } from "node:url";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { signAccessToken } from "../server/auth/token.js";
-import { createFeatureService } from "../server/features/feature.service.js";
-import { EXACT_COUNT_LIMIT } from "../server/features/feature.listing.js";
+import { EXACT_COUNT_LIMIT } from "../server/kit/listing.js";
+import { createOrgData } from "../server/kit/scope.js";
+import { createResourceService } from "../server/kit/service.js";
+import { features as featureResource } from "../server/resources/features/resource.js";
 import { PrismaPGliteWithExtensions, createPGlite } from "../server/db/pglite.js";
 import { applyMigrations } from "../server/db/schema-engine.js";
 import { PrismaClient } from "../server/generated/prisma/client.js";
@@ -272,7 +274,7 @@ async function captureSql(sql: Awaited<ReturnType<typeof openSql>>, endpoints: E
   const prisma = new PrismaClient({ adapter: sql.prismaAdapter(), log: [{ emit: "event", level: "query" }] });
   let seen: { sql: string; params: unknown[] }[] = [];
   prisma.$on("query", (event) => seen.push({ sql: event.query, params: JSON.parse(event.params) as unknown[] }));
-  const features = createFeatureService(prisma);
+  const features = createResourceService(featureResource, createOrgData(prisma));
   const actor = { sub: "bench-user", organizationId: BENCH_ORG };
   const captured: CapturedEndpoint[] = [];
   for (const endpoint of endpoints) {

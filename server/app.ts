@@ -8,37 +8,14 @@ import express from "express";
 import type { Express, Request } from "express";
 import helmet from "helmet";
 import { pinoHttp } from "pino-http";
-import { createTokenVerifier, headerAuthenticator } from "./auth/token.js";
-import type { Config } from "./config.js";
+import { headerAuthenticator } from "./auth/token.js";
 import type { Me } from "./contract/index.js";
-import type { Database } from "./db/database.js";
-import { createFeatureService } from "./features/feature.service.js";
-import type { Logger } from "./logger.js";
 import { createRateLimiters } from "./http/rate-limit.js";
 import { trpcErrorBody } from "./http/trpc-error-body.js";
-import type { RedisClient } from "./http/rate-limit.js";
-import { createOrganizationRegistry } from "./organizations.js";
 import { createPanelRouter } from "./panel/panel.router.js";
+import { createContext } from "./trpc/context.js";
 import type { Context, Services } from "./trpc/context.js";
 import { appRouter } from "./trpc/router.js";
-
-export function createServices(config: Config, db: Database, log: Logger, redis?: RedisClient): Services {
-  return {
-    config,
-    db,
-    log,
-    redis,
-    verifyToken: createTokenVerifier({
-      secretKey: config.secretKey,
-      publicKey: config.jwt.publicKey,
-      clockToleranceSeconds: config.jwt.clockToleranceSeconds,
-      issuer: config.jwt.issuer,
-      audience: config.jwt.audience,
-    }),
-    features: createFeatureService(db.prisma),
-    organizations: createOrganizationRegistry(db.prisma),
-  };
-}
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
 
@@ -142,13 +119,9 @@ export function createApp(services: Services, state: AppState = { draining: fals
       router: appRouter,
       maxBodySize: config.maxBodyBytes,
       maxBatchSize: config.maxBatchSize,
-      createContext: ({ req }): Context => ({
-        ...services,
-        // pino-http has set both (its genReqId above returns a string).
-        requestId: req.id as string,
-        log: req.log,
-        authenticate: authenticatorOf(req),
-      }),
+      createContext: ({ req }): Context =>
+        // pino-http has set both id and log (its genReqId above returns a string).
+        createContext(services, { requestId: req.id as string, log: req.log, authenticate: authenticatorOf(req) }),
       onError({ error, path, ctx }) {
         if (error.code === "INTERNAL_SERVER_ERROR") {
           (ctx?.log ?? log).error({ err: error.cause ?? error, path, requestId: ctx?.requestId }, "unexpected error");
@@ -165,3 +138,5 @@ export function createApp(services: Services, state: AppState = { draining: fals
 
   return app;
 }
+
+export { createServices } from "./services.js";

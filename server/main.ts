@@ -1,6 +1,7 @@
 /** Process entry: config -> database -> HTTP server -> graceful shutdown. */
 import type { AddressInfo } from "node:net";
-import { createApp, createServices } from "./app.js";
+import { createApp } from "./app.js";
+import { createServices } from "./services.js";
 import type { AppState } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import type { Config } from "./config.js";

@@ -3,7 +3,7 @@ import type { Config } from "../config.js";
 import type { Me } from "../contract/index.js";
 import type { RedisClient } from "../http/rate-limit.js";
 import type { Database } from "../db/database.js";
-import type { FeatureService } from "../features/feature.service.js";
+import type { ResourceServices } from "../kit/registry.js";
 import type { Logger } from "../logger.js";
 import type { OrganizationRegistry } from "../organizations.js";
 
@@ -13,15 +13,34 @@ export interface Services {
   verifyToken: TokenVerifier;
   /** Shared rate-limit counters when REDIS_URL is set. */
   redis?: RedisClient | undefined;
+  /** For the process (readiness, shutdown); resolvers never see it, only the services below. */
   db: Database;
   log: Logger;
-  features: FeatureService;
+  /** One org-scoped service per registered resource (`resources.features`). */
+  resources: ResourceServices;
   organizations: OrganizationRegistry;
 }
 
-/** Per request: the services plus what the request carries. */
-export interface Context extends Services {
+/** Per request: what resolvers see (services, never the raw database) plus what the request carries. */
+export interface Context {
+  config: Config;
+  /** The request's logger; inside `orgProcedure` it is bound to organizationId, sub and the procedure path. */
+  log: Logger;
+  resources: ResourceServices;
+  organizations: OrganizationRegistry;
   requestId: string;
   /** The caller of this request's `Authorization` header (see `headerAuthenticator`); only `orgProcedure` asks. */
   authenticate: () => Me;
+}
+
+/** The one way a context is made: by the HTTP layer for each request, and by tests for `createCaller`. */
+export function createContext(services: Services, request: { requestId: string; authenticate: () => Me; log?: Logger }): Context {
+  return {
+    config: services.config,
+    log: request.log ?? services.log,
+    resources: services.resources,
+    organizations: services.organizations,
+    requestId: request.requestId,
+    authenticate: request.authenticate,
+  };
 }

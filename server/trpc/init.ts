@@ -56,7 +56,7 @@ export const publicProcedure = t.procedure.use(errorConversion);
  * Requires a valid bearer token; the organization comes from its verified `organization_id` claim and
  * from nowhere else. The organization's row is created on first use.
  */
-export const orgProcedure = publicProcedure.use(async ({ ctx, next }) => {
+export const orgProcedure = publicProcedure.use(async ({ ctx, next, path }) => {
   let me;
   try {
     me = ctx.authenticate();
@@ -65,5 +65,12 @@ export const orgProcedure = publicProcedure.use(async ({ ctx, next }) => {
     throw new TRPCError({ code: "UNAUTHORIZED", message: "Invalid or missing credentials" });
   }
   await ctx.organizations.ensure(me.organizationId);
-  return next({ ctx: { me, actor: { sub: me.sub, organizationId: me.organizationId } } });
+  return next({
+    ctx: {
+      me,
+      actor: { sub: me.sub, organizationId: me.organizationId },
+      // Whatever a resolver or service logs names who called what.
+      log: ctx.log.child({ organizationId: me.organizationId, sub: me.sub, procedure: path }),
+    },
+  });
 });

@@ -1,12 +1,12 @@
 import { Me } from "../contract/index.js";
-import { featureRouter } from "../features/feature.router.js";
+import { resourceRouters } from "../kit/registry.js";
 import { orgProcedure, router } from "./init.js";
 
 export const appRouter = router({
   auth: router({
     me: orgProcedure.output(Me).query(({ ctx }) => ctx.me),
   }),
-  features: featureRouter,
+  ...resourceRouters(),
 });
 
 /** The API's type: all a typed client needs (see `client/`). */

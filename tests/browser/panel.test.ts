@@ -13,11 +13,10 @@ import express from "express";
 import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from "vitest";
-import { headerAuthenticator } from "../../server/auth/token.js";
 import { createPanelRouter } from "../../server/panel/panel.router.js";
 import type { Context, Services } from "../../server/trpc/context.js";
 import { appRouter } from "../../server/trpc/router.js";
-import { makeServices, startServer, testConfig } from "../support/app.js";
+import { contextFor, makeServices, startServer, testConfig } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
@@ -165,7 +164,7 @@ describe("developer panel in Chromium", () => {
         "/trpc",
         trpcExpress.createExpressMiddleware({
           router: routerWithEcho,
-          createContext: ({ req }): Context => ({ ...services, requestId: "browser", authenticate: headerAuthenticator(services.verifyToken, req.headers.authorization) }),
+          createContext: ({ req }): Context => contextFor(services, req.headers.authorization, "browser"),
         }),
       );
     const extra: Server = app.listen(0, "127.0.0.1");

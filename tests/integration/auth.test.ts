@@ -3,11 +3,10 @@ import { generateKeyPairSync } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { headerAuthenticator } from "../../server/auth/token.js";
 import type { Services } from "../../server/trpc/context.js";
 import { createCallerFactory } from "../../server/trpc/init.js";
 import { appRouter } from "../../server/trpc/router.js";
-import { callerFor, makeServices, rawToken, TEST_SECRET, tokenFor } from "../support/app.js";
+import { callerFor, contextFor, makeServices, rawToken, TEST_SECRET, tokenFor } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
 
@@ -59,7 +58,7 @@ describe("orgProcedure refuses", () => {
   });
 
   it("a valid token under another scheme than Bearer", async () => {
-    const error = await createCaller({ ...services, requestId: "t", authenticate: headerAuthenticator(services.verifyToken, `Basic ${tokenFor("alice", "acme")}`) })
+    const error = await createCaller(contextFor(services, `Basic ${tokenFor("alice", "acme")}`))
       .auth.me()
       .catch((e: unknown) => e);
     expect((error as TRPCError).code).toBe("UNAUTHORIZED");

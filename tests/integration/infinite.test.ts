@@ -6,7 +6,7 @@ import { TRPCError } from "@trpc/server";
 import type { ZodError } from "zod";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Feature, FeatureInfiniteInput } from "../../server/contract/index.js";
-import { EXACT_COUNT_LIMIT } from "../../server/features/feature.listing.js";
+import { EXACT_COUNT_LIMIT } from "../../server/kit/listing.js";
 import type { Services } from "../../server/trpc/context.js";
 import { callerFor, makeServices, tokenFor } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";

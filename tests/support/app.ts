@@ -10,7 +10,8 @@ import type { Database } from "../../server/db/database.js";
 import { createLogger } from "../../server/logger.js";
 import type { Logger } from "../../server/logger.js";
 import { headerAuthenticator, signAccessToken } from "../../server/auth/token.js";
-import type { Services } from "../../server/trpc/context.js";
+import { createContext } from "../../server/trpc/context.js";
+import type { Context, Services } from "../../server/trpc/context.js";
 import { createCallerFactory } from "../../server/trpc/init.js";
 import { appRouter } from "../../server/trpc/router.js";
 
@@ -48,13 +49,14 @@ export function rawToken(payload: object, options: jwt.SignOptions = {}, secret:
 
 const createCaller = createCallerFactory(appRouter);
 
+/** The context of a request with this `Authorization` header, made the way the HTTP layer makes it. */
+export function contextFor(services: Services, authorization: string | undefined, requestId = "test"): Context {
+  return createContext(services, { requestId, authenticate: headerAuthenticator(services.verifyToken, authorization) });
+}
+
 /** A server-side caller with the given bearer token, as if the request came over HTTP. */
 export function callerFor(services: Services, token: string | undefined) {
-  return createCaller({
-    ...services,
-    requestId: "test",
-    authenticate: headerAuthenticator(services.verifyToken, token === undefined ? undefined : `Bearer ${token}`),
-  });
+  return createCaller(contextFor(services, token === undefined ? undefined : `Bearer ${token}`));
 }
 
 export interface RunningServer {

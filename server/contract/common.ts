@@ -1,0 +1,157 @@
+/**
+ * Contract pieces every resource shares, and `resourceContract`, which builds a resource's whole contract
+ * (entity, create/update/list/infinite/byId/delete inputs and pages) from its fields. Imports nothing but zod:
+ * the typed client computes its published types from these schemas.
+ */
+import { z } from "zod";
+
+/** Text PostgreSQL can store: it has no NUL character, so one is refused here as bad input, not a 500. */
+export const Text = () => z.string().refine((text) => !text.includes("\u0000"), "must not contain NUL characters");
+
+/** A resource's id. */
+export const ResourceId = () => z.uuid({ error: "must be a UUID" });
+
+/** Case-insensitive substring of the resource's search field; every character means itself. */
+export const SearchText = () => Text().trim().max(200, "must be at most 200 characters").optional();
+
+/**
+ * `total` is exact up to 10,000 matching rows; past that it is the database planner's estimate
+ * (never below 10,001) and `totalIsEstimate` is true, so page 1 of a huge organization costs no
+ * more than page 1 of a small one (bench/results/summary.md has the numbers).
+ */
+export const Pagination = z.object({
+  page: z.number().int(),
+  limit: z.number().int(),
+  total: z.number().int(),
+  totalPages: z.number().int(),
+  totalIsEstimate: z.boolean(),
+});
+export type Pagination = z.infer<typeof Pagination>;
+
+/** Who calls: the verified token's claims. */
+export const Me = z.object({
+  sub: z.string(),
+  organizationId: z.string(),
+  role: z.string().optional(),
+  email: z.string().optional(),
+});
+export type Me = z.infer<typeof Me>;
+
+/** Per-field messages of a BAD_REQUEST, keyed by the dotted path of the input field (`"data.name"`). */
+export const FieldErrors = z.record(z.string(), z.array(z.string()));
+export type FieldErrors = z.infer<typeof FieldErrors>;
+
+/** Where a keyset page starts: the (createdAt, id) of the last row before it. */
+export interface KeysetCursor {
+  createdAt: Date;
+  id: string;
+}
+
+const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** The cursor of the position just after `row`; read back by `CursorString`. */
+export function cursorOf(row: { createdAt: string; id: string }): string {
+  return `${row.createdAt}_${row.id}`;
+}
+
+/**
+ * An opaque cursor: pass back the `nextCursor` a page returned, never build one. On the wire it is a
+ * string; the server reads it as the (createdAt, id) position of the last row seen.
+ */
+export const CursorString = (procedure: string) =>
+  z.string().transform((value, ctx): KeysetCursor => {
+    const match = CURSOR.exec(value);
+    const createdAt = match?.[1] ? new Date(match[1]) : undefined;
+    if (!match?.[2] || !createdAt || Number.isNaN(createdAt.getTime())) {
+      ctx.addIssue({ code: "custom", message: `must be a nextCursor returned by ${procedure}` });
+      return z.NEVER;
+    }
+    return { createdAt, id: match[2] };
+  });
+
+/** The columns every org-owned resource has, as they travel on the wire (timestamps are ISO-8601 strings). */
+const ownedHead = { id: z.uuid(), organizationId: z.string() };
+const ownedTail = { createdById: z.string(), updatedById: z.string(), createdAt: z.iso.datetime(), updatedAt: z.iso.datetime() };
+
+type Shape = z.ZodRawShape;
+type Optionalized<T extends Shape> = { [K in keyof T]: z.ZodOptional<T[K]> };
+
+export interface ResourceContractSpec<TCreate extends Shape, TOutput extends Shape, TFilters extends Shape> {
+  /** The router key, `features`: it names procedures in messages (`features.infinite`). */
+  path: string;
+  /** The entity's name, `Feature`, for messages. */
+  name: string;
+  /** The create input's fields, each with its rules; optional ones end in `.optional()`. */
+  create: TCreate;
+  /** The same fields as the entity returns them. */
+  output: TOutput;
+  /** Equality filters of list and infinite (each optional there). */
+  filters: TFilters;
+}
+
+/**
+ * Builds a resource's contract. The update's `data` takes every create field as optional (at least one);
+ * list and infinite take `search` and the filters; every input is strict (an unknown key is BAD_REQUEST).
+ */
+export function resourceContract<TCreate extends Shape, TOutput extends Shape, TFilters extends Shape>(
+  spec: ResourceContractSpec<TCreate, TOutput, TFilters>,
+) {
+  const optionalFilters = Object.fromEntries(Object.entries(spec.filters).map(([key, schema]) => [key, z.optional(schema)])) as Optionalized<TFilters>;
+  const updateData = Object.fromEntries(Object.entries(spec.create).map(([key, schema]) => [key, z.optional(schema)])) as Optionalized<TCreate>;
+
+  const entity = z.object({ ...ownedHead, ...spec.output, ...ownedTail });
+  const createInput = z.strictObject(spec.create);
+  const listObject = z.strictObject({
+    page: z.number().int().min(1).max(1_000_000).default(1),
+    limit: z.number().int().min(1).max(100).default(20),
+    search: SearchText(),
+    ...optionalFilters,
+  });
+  // No input at all is the first page of 20 (every filter is optional, which the compiler cannot see here).
+  const listInput = listObject.default({ page: 1, limit: 20 } as never);
+  const page = z.object({ data: z.array(entity), pagination: Pagination });
+  /**
+   * Infinite scroll (keyset pagination on createdAt, id, newest first): every page costs the same,
+   * however deep, and rows inserted meanwhile never shift a page (no duplicates, no gaps).
+   * `direction` is what TanStack Query's `useInfiniteQuery` sends; only "forward" is served.
+   */
+  const infiniteObject = z.strictObject({
+    cursor: CursorString(`${spec.path}.infinite`).nullish(),
+    limit: z.number().int().min(1).max(100).default(20),
+    search: SearchText(),
+    ...optionalFilters,
+    direction: z.literal("forward", { error: 'only "forward" is supported' }).optional(),
+  });
+  const infiniteInput = infiniteObject.default({ limit: 20 } as never);
+  /** `nextCursor` is null after the last page. */
+  const infinitePage = z.object({ items: z.array(entity), nextCursor: z.string().nullable() });
+  const byIdInput = z.strictObject({ id: ResourceId() });
+  const updateInput = z.strictObject({
+    id: ResourceId(),
+    /**
+     * Optimistic concurrency: the `updatedAt` the caller last read. When the row has changed since,
+     * the update is refused with CONFLICT and changes nothing.
+     */
+    expectedUpdatedAt: z.iso.datetime({ error: `must be an ISO-8601 timestamp (a ${spec.name}'s updatedAt)` }).optional(),
+    data: z
+      .strictObject(updateData)
+      .refine((data) => Object.values(data).some((value) => value !== undefined), "must change at least one field"),
+  });
+  const deleteOutput = z.object({ id: z.uuid() });
+
+  return { entity, createInput, listInput, page, infiniteInput, infinitePage, byIdInput, updateInput, deleteInput: byIdInput, deleteOutput };
+}
+
+/** What any resource's contract provides (`resourceContract` builds one), seen without its fields. */
+export interface ResourceContract {
+  entity: z.ZodObject;
+  createInput: z.ZodType<Record<string, unknown>>;
+  listInput: z.ZodType<{ page: number; limit: number; search?: string | undefined }>;
+  page: z.ZodType<{ data: unknown[]; pagination: Pagination }>;
+  infiniteInput: z.ZodType<{ cursor?: KeysetCursor | null | undefined; limit: number; search?: string | undefined }>;
+  infinitePage: z.ZodType<{ items: unknown[]; nextCursor: string | null }>;
+  byIdInput: z.ZodType<{ id: string }>;
+  updateInput: z.ZodType<{ id: string; expectedUpdatedAt?: string | undefined; data: Record<string, unknown> }>;
+  deleteInput: z.ZodType<{ id: string }>;
+  deleteOutput: z.ZodType<{ id: string }>;
+}

@@ -1,0 +1,24 @@
+/** What the app derives from the resource registry: one service and one router per resource. */
+import type { AnyTRPCRouter } from "@trpc/server";
+import { resources } from "../resources/registry.js";
+import type { ResourceKey, Resources } from "../resources/registry.js";
+import { resourceRouter } from "./router.js";
+import type { OrgData } from "./scope.js";
+import { createResourceService } from "./service.js";
+import type { ResourceService } from "./service.js";
+
+export type ResourceServices = { [K in ResourceKey]: ResourceService<Resources[K]["contract"]> };
+
+/** Every registered resource as a `[key, resource]` pair, for code that walks the registry. */
+export const registeredResources = Object.entries(resources) as [ResourceKey, Resources[ResourceKey]][];
+
+export function createResourceServices(data: OrgData): ResourceServices {
+  return Object.fromEntries(registeredResources.map(([key, resource]) => [key, createResourceService(resource, data)])) as ResourceServices;
+}
+
+type ResourceRouters = { [K in ResourceKey]: ReturnType<typeof resourceRouter<Resources[K]["contract"]>> };
+
+/** Every resource's router under its key: spread into the app router. */
+export function resourceRouters(): ResourceRouters {
+  return Object.fromEntries(registeredResources.map(([key, resource]) => [key, resourceRouter(resource) as AnyTRPCRouter])) as ResourceRouters;
+}

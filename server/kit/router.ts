@@ -1,0 +1,65 @@
+/** The tRPC router every resource gets: thin procedures over its service, each with `.input()` and `.output()`. */
+import type { TRPCMutationProcedure, TRPCQueryProcedure } from "@trpc/server";
+import type { z } from "zod";
+import type { ResourceContract } from "../contract/common.js";
+import type { Context } from "../trpc/context.js";
+import { orgProcedure, router } from "../trpc/init.js";
+import type { Resource } from "./resource.js";
+import type { ResourceService } from "./service.js";
+
+type Query<TIn extends z.ZodType, TOut extends z.ZodType> = TRPCQueryProcedure<{ input: z.input<TIn>; output: z.output<TOut>; meta: object }>;
+type Mutation<TIn extends z.ZodType, TOut extends z.ZodType> = TRPCMutationProcedure<{ input: z.input<TIn>; output: z.output<TOut>; meta: object }>;
+
+/** The procedures of a resource with contract C, as the client sees them. */
+export type ResourceProcedures<C extends ResourceContract> = {
+  create: Mutation<C["createInput"], C["entity"]>;
+  list: Query<C["listInput"], C["page"]>;
+  infinite: Query<C["infiniteInput"], C["infinitePage"]>;
+  byId: Query<C["byIdInput"], C["entity"]>;
+  update: Mutation<C["updateInput"], C["entity"]>;
+  delete: Mutation<C["deleteInput"], C["deleteOutput"]>;
+};
+
+export type ResourceRouter<C extends ResourceContract> = ReturnType<typeof router<ResourceProcedures<C>>>;
+
+/**
+ * Built once over the widest contract type, and typed for the concrete contract by `ResourceProcedures`:
+ * the compiler cannot follow tRPC's procedure inference through a generic contract, while the schemas
+ * themselves are the resource's own, so what runs is exactly what the type says.
+ */
+export function resourceRouter<C extends ResourceContract>(resource: Resource<string, C>): ResourceRouter<C> {
+  const c: ResourceContract = resource.contract;
+  const key = resource.key as keyof Context["resources"];
+  const service = (ctx: Context) => ctx.resources[key] as unknown as ResourceService<ResourceContract>;
+  return router({
+    create: orgProcedure
+      .input(c.createInput)
+      .output(c.entity)
+      .mutation(({ ctx, input }) => service(ctx).create(ctx.actor, input)),
+
+    list: orgProcedure
+      .input(c.listInput)
+      .output(c.page)
+      .query(({ ctx, input }) => service(ctx).list(ctx.actor, input)),
+
+    infinite: orgProcedure
+      .input(c.infiniteInput)
+      .output(c.infinitePage)
+      .query(({ ctx, input }) => service(ctx).infinite(ctx.actor, input)),
+
+    byId: orgProcedure
+      .input(c.byIdInput)
+      .output(c.entity)
+      .query(({ ctx, input }) => service(ctx).byId(ctx.actor, input.id)),
+
+    update: orgProcedure
+      .input(c.updateInput)
+      .output(c.entity)
+      .mutation(({ ctx, input }) => service(ctx).update(ctx.actor, input.id, input.data, input.expectedUpdatedAt)),
+
+    delete: orgProcedure
+      .input(c.deleteInput)
+      .output(c.deleteOutput)
+      .mutation(({ ctx, input }) => service(ctx).softDelete(ctx.actor, input.id)),
+  }) as unknown as ResourceRouter<C>;
+}

@@ -1,0 +1,120 @@
+/**
+ * The organization boundary, in one layer. Every read, update and delete of an org-owned model goes through
+ * a `ScopedModel` bound to the caller: it adds `organizationId` and `deletedAt: null` to every filter (after
+ * the caller's own conditions, so they cannot be overridden), and stamps every create with `organizationId`,
+ * `createdById` and `updatedById` from the caller. Services are handed an `OrgData`, never the Prisma client,
+ * so an unscoped query of an org-owned model can only be written through `OrgData.withoutOrganizationScope`,
+ * a named escape hatch a reviewer can grep for.
+ *
+ * Why a scoped repository rather than a Prisma client extension (`$extends` with a `query` hook): the hook
+ * would have to be built per caller (the organization differs per request), a new extended client per
+ * request; and raw SQL (the bounded count, the planner estimate) would bypass it. Here the same object
+ * scopes Prisma calls and raw SQL alike.
+ */
+import type { PrismaClient } from "../db/database.js";
+import { Prisma } from "../generated/prisma/client.js";
+
+/** Who acts, and in which organization: always from the verified token. */
+export interface Actor {
+  sub: string;
+  organizationId: string;
+}
+
+/** The models an organization owns: every model but `Organization` itself (generated ones included). */
+export type OwnedModel = Exclude<Prisma.ModelName, "Organization">;
+
+/** A row as selected: the kit reads columns by name and converts them for the wire itself. */
+export type Row = Record<string, unknown>;
+type Where = Record<string, unknown>;
+type Data = Record<string, unknown>;
+type Select = Record<string, true>;
+type OrderBy = Record<string, "asc" | "desc">[];
+
+/** The part of a Prisma model delegate the kit uses, seen without its per-model types. */
+interface Delegate {
+  findFirst(args: { where: Where; select: Select }): Promise<Row | null>;
+  findMany(args: { where: Where; orderBy?: OrderBy; skip?: number; take?: number; select: Select }): Promise<Row[]>;
+  count(args: { where: Where }): Promise<number>;
+  create(args: { data: Data; select: Select }): Promise<Row>;
+  updateManyAndReturn(args: { where: Where; data: Data; select: Select }): Promise<Row[]>;
+  updateMany(args: { where: Where; data: Data }): Promise<{ count: number }>;
+}
+
+/** Conditions no caller may set: the scope owns them. */
+const SCOPE_KEYS = ["organizationId", "organization", "deletedAt"] as const;
+
+function withoutScopeKeys(data: Data): Data {
+  const copy = { ...data };
+  for (const key of SCOPE_KEYS) delete copy[key];
+  return copy;
+}
+
+/** One org-owned model, bound to one caller. */
+export interface ScopedModel {
+  findFirst(args: { where: Where; select: Select }): Promise<Row | null>;
+  findMany(args: { where?: Where; orderBy?: OrderBy; skip?: number; take?: number; select: Select }): Promise<Row[]>;
+  count(args?: { where?: Where }): Promise<number>;
+  /** Creates a row of the caller's organization, created and updated by the caller. */
+  create(args: { data: Data; select: Select }): Promise<Row>;
+  /** Updates the caller's live rows matching `where`, stamping `updatedById`. */
+  updateManyAndReturn(args: { where: Where; data: Data; select: Select }): Promise<Row[]>;
+  updateMany(args: { where: Where; data: Data }): Promise<{ count: number }>;
+  /** Soft-deletes the caller's live rows matching `where` (sets `deletedAt`, stamps `updatedById`). */
+  softDeleteMany(args: { where: Where }): Promise<{ count: number }>;
+  /**
+   * Raw SQL over the model's table, scoped: `statement` receives the table and a WHERE condition that
+   * already holds the scope, AND-ed with `conditions`.
+   */
+  queryRaw<T>(conditions: Prisma.Sql[], statement: (from: { table: Prisma.Sql; where: Prisma.Sql }) => Prisma.Sql): Promise<T[]>;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+
+/** A SQL identifier from the kit's own definitions (never from input), checked and quoted. */
+export function sqlIdentifier(name: string): Prisma.Sql {
+  if (!IDENTIFIER.test(name)) throw new Error(`not a plain SQL identifier: ${name}`);
+  return Prisma.raw(`"${name}"`);
+}
+
+/** The org-scoped data layer services are given instead of the Prisma client. */
+export interface OrgData {
+  /** `model` as seen by `actor`: its organization's live rows only. */
+  scoped(model: OwnedModel, table: string, actor: Actor): ScopedModel;
+  /**
+   * The Prisma client itself, outside every organization scope. Every use is a place where one
+   * organization's rows could reach another's: say why in `reason`, and expect a reviewer to ask.
+   */
+  withoutOrganizationScope(reason: string): PrismaClient;
+}
+
+export function createOrgData(prisma: PrismaClient): OrgData {
+  const delegates = prisma as unknown as Record<string, Delegate>;
+  return {
+    scoped(model, table, actor) {
+      const delegate = delegates[model.charAt(0).toLowerCase() + model.slice(1)];
+      if (!delegate) throw new Error(`no Prisma model ${model}`);
+      const tableSql = sqlIdentifier(table);
+      const scope = { organizationId: actor.organizationId, deletedAt: null };
+      const scoped = (where: Where = {}): Where => ({ ...where, ...scope });
+      const stamped = (data: Data): Data => ({ ...withoutScopeKeys(data), updatedById: actor.sub });
+      return {
+        findFirst: (args) => delegate.findFirst({ ...args, where: scoped(args.where) }),
+        findMany: (args) => delegate.findMany({ ...args, where: scoped(args.where) }),
+        count: (args) => delegate.count({ where: scoped(args?.where) }),
+        create: (args) =>
+          delegate.create({
+            ...args,
+            data: { ...withoutScopeKeys(args.data), organizationId: actor.organizationId, createdById: actor.sub, updatedById: actor.sub },
+          }),
+        updateManyAndReturn: (args) => delegate.updateManyAndReturn({ ...args, where: scoped(args.where), data: stamped(args.data) }),
+        updateMany: (args) => delegate.updateMany({ where: scoped(args.where), data: stamped(args.data) }),
+        softDeleteMany: (args) => delegate.updateMany({ where: scoped(args.where), data: { deletedAt: new Date(), updatedById: actor.sub } }),
+        queryRaw<T>(conditions: Prisma.Sql[], statement: (from: { table: Prisma.Sql; where: Prisma.Sql }) => Prisma.Sql) {
+          const where = Prisma.join([Prisma.sql`organization_id = ${actor.organizationId}`, Prisma.sql`deleted_at IS NULL`, ...conditions], " AND ");
+          return prisma.$queryRaw<T[]>(statement({ table: tableSql, where }));
+        },
+      };
+    },
+    withoutOrganizationScope: () => prisma,
+  };
+}

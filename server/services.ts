@@ -1,0 +1,28 @@
+import { createTokenVerifier } from "./auth/token.js";
+import type { Config } from "./config.js";
+import type { Database } from "./db/database.js";
+import type { RedisClient } from "./http/rate-limit.js";
+import { createResourceServices } from "./kit/registry.js";
+import { createOrgData } from "./kit/scope.js";
+import type { Logger } from "./logger.js";
+import { createOrganizationRegistry } from "./organizations.js";
+import type { Services } from "./trpc/context.js";
+
+/** Builds what lives as long as the process; the resources' services see the database only through the org scope. */
+export function createServices(config: Config, db: Database, log: Logger, redis?: RedisClient): Services {
+  return {
+    config,
+    db,
+    log,
+    redis,
+    verifyToken: createTokenVerifier({
+      secretKey: config.secretKey,
+      publicKey: config.jwt.publicKey,
+      clockToleranceSeconds: config.jwt.clockToleranceSeconds,
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+    }),
+    resources: createResourceServices(createOrgData(db.prisma)),
+    organizations: createOrganizationRegistry(db.prisma),
+  };
+}
