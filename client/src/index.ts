@@ -25,4 +25,8 @@ export type {
   FieldErrors,
   Me,
   Pagination,
+  ResourceKey,
+  ResourceTypes,
+  RouterInputs,
+  RouterOutputs,
 } from "./public-types.js";

@@ -1,27 +1,27 @@
 /**
- * The types the package publishes, computed from the server's own: the router from `server/trpc/router.ts`, the
- * contract types from the zod schemas in `server/contract`. Nothing here is redeclared by hand.
+ * The types the package publishes, computed from the server's own router (`server/trpc/router.ts`): every
+ * registered resource's types come from its procedures, so a resource added on the server (by hand or by
+ * `npm run generate`) is typed here with no edit: `ResourceTypes<"environments">["Entity"]`.
  *
- * Why the `declare function` / `const` pairs: a declaration file keeps a type alias as it was written, so
- * `export type { Feature } from "../../server/contract"` would make the published .d.ts import the server's
- * source (and zod). The type of a `const` is inferred instead, and the compiler writes an inferred type out in
- * full. These declarations are never called and never reach the JavaScript build (only `export type` of this
- * module is imported anywhere); they exist for the declaration bundle alone.
+ * Why the `declare function` / `const` pair: a declaration file keeps a type alias as it was written, so
+ * `export type { AppRouter } from "../../server/..."` would make the published .d.ts import the server's source
+ * (Prisma, Express, zod). The type of a `const` is inferred instead, and the compiler writes an inferred type out
+ * in full. The declaration is never called and never reaches the JavaScript build (only `export type` of this
+ * module is imported anywhere); it exists for the declaration bundle alone.
  */
-import type { AnyTRPCProcedure, TRPCBuiltRouter } from "@trpc/server";
-import type * as contract from "../../server/contract/index.js";
+import type { AnyTRPCProcedure, inferRouterInputs, inferRouterOutputs, TRPCBuiltRouter } from "@trpc/server";
+import type { FieldErrors as ServerFieldErrors } from "../../server/contract/common.js";
 import type { AppRouter as ServerRouter } from "../../server/trpc/router.js";
 
 /** Compile-time only: "a value of type T", so `typeof` of the result is T written out in full. */
 declare function typeOf<T>(): T;
 
-type Nested<TValue> = { [P in keyof TValue]: TValue[P] };
+/** A router record as the client sees it: procedures as they are, nested routers (`projects.environments`) likewise, at any depth. */
+type ClientRecord<TRecord> = { [K in keyof TRecord]: TRecord[K] extends AnyTRPCProcedure ? TRecord[K] : ClientRecord<TRecord[K]> };
 
 /**
  * The server's router with its root context type (Prisma client, logger, config: what a request handler gets)
- * replaced by `object`: a client never uses it, and it must not be part of the published types. Nested routers
- * carry the context too, so each of their procedures is copied up one level. Two levels (`features.list`) is the
- * router's depth; a deeper one would show up as a server path in `dist/*.d.ts`, which a test forbids.
+ * replaced by `object`: a client never uses it, and it must not be part of the published types.
  */
 declare function clientView<TRouter extends ServerRouter>(): TRPCBuiltRouter<
   {
@@ -30,53 +30,75 @@ declare function clientView<TRouter extends ServerRouter>(): TRPCBuiltRouter<
     errorShape: TRouter["_def"]["_config"]["$types"]["errorShape"];
     transformer: TRouter["_def"]["_config"]["$types"]["transformer"];
   },
+  // Two levels are written out inline (an alias would be printed with the server's types as its argument);
+  // deeper nested routers go through `ClientRecord`, whose arguments are then procedures only.
   {
     [K in keyof TRouter["_def"]["record"]]: TRouter["_def"]["record"][K] extends AnyTRPCProcedure
       ? TRouter["_def"]["record"][K]
-      : Nested<TRouter["_def"]["record"][K]>;
+      : {
+          [P in keyof TRouter["_def"]["record"][K]]: TRouter["_def"]["record"][K][P] extends AnyTRPCProcedure
+            ? TRouter["_def"]["record"][K][P]
+            : ClientRecord<TRouter["_def"]["record"][K][P]>;
+        };
   }
 >;
 
 /* eslint-disable @typescript-eslint/no-unused-vars -- declaration-only values, read through `typeof` below */
 const appRouter = clientView<ServerRouter>();
-const feature = typeOf<contract.Feature>();
-const featureStatus = typeOf<contract.FeatureStatus>();
-const featureCreateInput = typeOf<contract.FeatureCreateInput>();
-const featureUpdateInput = typeOf<contract.FeatureUpdateInput>();
-const featureListInput = typeOf<contract.FeatureListInput>();
-const featureByIdInput = typeOf<contract.FeatureByIdInput>();
-const featureDeleteInput = typeOf<contract.FeatureDeleteInput>();
-const featureDeleteOutput = typeOf<contract.FeatureDeleteOutput>();
-const featurePage = typeOf<contract.FeaturePage>();
-const featureInfiniteInput = typeOf<contract.FeatureInfiniteInput>();
-const featureInfinitePage = typeOf<contract.FeatureInfinitePage>();
-const pagination = typeOf<contract.Pagination>();
-const me = typeOf<contract.Me>();
-const fieldErrors = typeOf<contract.FieldErrors>();
+const fieldErrors = typeOf<ServerFieldErrors>();
 /* eslint-enable @typescript-eslint/no-unused-vars */
 
 /** The API's type, for `createTRPCClient<AppRouter>` and `inferRouterInputs`/`inferRouterOutputs` of `@trpc/server`. */
 export type AppRouter = typeof appRouter;
+/** Every procedure's input, by path: `RouterInputs["features"]["create"]`. */
+export type RouterInputs = inferRouterInputs<AppRouter>;
+/** Every procedure's output, by path: `RouterOutputs["features"]["byId"]`. */
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+
+/** The router keys of the resources (`"features"`, and every resource registered or generated since). */
+export type ResourceKey = {
+  [K in keyof RouterOutputs]: RouterOutputs[K] extends { byId: unknown; list: unknown; infinite: unknown } ? K : never;
+}[keyof RouterOutputs];
+
+/** A resource's types, derived from its procedures: `ResourceTypes<"features">["Entity"]`. */
+export interface ResourceTypes<K extends ResourceKey> {
+  /** One row as the API returns it; timestamps are ISO-8601 strings. */
+  Entity: RouterOutputs[K]["byId"];
+  CreateInput: RouterInputs[K]["create"];
+  /** `{ id, data, expectedUpdatedAt? }`: at least one changed field under `data`. */
+  UpdateInput: RouterInputs[K]["update"];
+  /** page (from 1), limit (1..100), search, equality filters; all optional. */
+  ListInput: RouterInputs[K]["list"];
+  Page: RouterOutputs[K]["list"];
+  /** `{ cursor?, limit?, search?, ...filters }` (keyset pagination for infinite scroll). */
+  InfiniteInput: RouterInputs[K]["infinite"];
+  /** `{ items, nextCursor }`; `nextCursor` is null after the last page. */
+  InfinitePage: RouterOutputs[K]["infinite"];
+  ByIdInput: RouterInputs[K]["byId"];
+  DeleteInput: RouterInputs[K]["delete"];
+  DeleteOutput: RouterOutputs[K]["delete"];
+}
+
 /** A feature as the API returns it; timestamps are ISO-8601 strings. */
-export type Feature = typeof feature;
-export type FeatureStatus = typeof featureStatus;
+export type Feature = ResourceTypes<"features">["Entity"];
+export type FeatureStatus = Feature["status"];
 /** Input of `features.create`. */
-export type FeatureCreateInput = typeof featureCreateInput;
+export type FeatureCreateInput = ResourceTypes<"features">["CreateInput"];
 /** Input of `features.update`: the id and at least one changed field under `data`. */
-export type FeatureUpdateInput = typeof featureUpdateInput;
+export type FeatureUpdateInput = ResourceTypes<"features">["UpdateInput"];
 /** Input of `features.list`: page (from 1), limit (1..100), name search, status filter; all optional. */
-export type FeatureListInput = typeof featureListInput;
-export type FeatureByIdInput = typeof featureByIdInput;
-export type FeatureDeleteInput = typeof featureDeleteInput;
-export type FeatureDeleteOutput = typeof featureDeleteOutput;
+export type FeatureListInput = ResourceTypes<"features">["ListInput"];
+export type FeatureByIdInput = ResourceTypes<"features">["ByIdInput"];
+export type FeatureDeleteInput = ResourceTypes<"features">["DeleteInput"];
+export type FeatureDeleteOutput = ResourceTypes<"features">["DeleteOutput"];
 /** Output of `features.list`. */
-export type FeaturePage = typeof featurePage;
+export type FeaturePage = ResourceTypes<"features">["Page"];
 /** Input of `features.infinite`: `{ cursor?, limit?, search?, status? }` (keyset pagination for infinite scroll). */
-export type FeatureInfiniteInput = typeof featureInfiniteInput;
+export type FeatureInfiniteInput = ResourceTypes<"features">["InfiniteInput"];
 /** Output of `features.infinite`: `{ items, nextCursor }`; `nextCursor` is null after the last page. */
-export type FeatureInfinitePage = typeof featureInfinitePage;
-export type Pagination = typeof pagination;
+export type FeatureInfinitePage = ResourceTypes<"features">["InfinitePage"];
+export type Pagination = FeaturePage["pagination"];
 /** Output of `auth.me`: the verified token's claims. */
-export type Me = typeof me;
+export type Me = RouterOutputs["auth"]["me"];
 /** Per-field messages of a BAD_REQUEST, keyed by the dotted input path (`"data.name"`). */
 export type FieldErrors = typeof fieldErrors;

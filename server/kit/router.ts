@@ -10,20 +10,24 @@ import type { ResourceService } from "./service.js";
 type Query<TIn extends z.ZodType, TOut extends z.ZodType> = TRPCQueryProcedure<{ input: z.input<TIn>; output: z.output<TOut>; meta: object }>;
 type Mutation<TIn extends z.ZodType, TOut extends z.ZodType> = TRPCMutationProcedure<{ input: z.input<TIn>; output: z.output<TOut>; meta: object }>;
 
-/** The procedures of a resource with contract C, as the client sees them. */
-export type ResourceProcedures<C extends ResourceContract> = {
-  create: Mutation<C["createInput"], C["entity"]>;
-  list: Query<C["listInput"], C["page"]>;
-  infinite: Query<C["infiniteInput"], C["infinitePage"]>;
-  byId: Query<C["byIdInput"], C["entity"]>;
-  update: Mutation<C["updateInput"], C["entity"]>;
-  delete: Mutation<C["deleteInput"], C["deleteOutput"]>;
-};
-
-export type ResourceRouter<C extends ResourceContract> = ReturnType<typeof router<ResourceProcedures<C>>>;
+/**
+ * The router of a resource with contract C. The procedures' record is written inline, not as an alias of its
+ * own: declaration files print an alias with its arguments (here zod schemas), and the client's published
+ * types must not import zod.
+ */
+export type ResourceRouter<C extends ResourceContract> = ReturnType<
+  typeof router<{
+    create: Mutation<C["createInput"], C["entity"]>;
+    list: Query<C["listInput"], C["page"]>;
+    infinite: Query<C["infiniteInput"], C["infinitePage"]>;
+    byId: Query<C["byIdInput"], C["entity"]>;
+    update: Mutation<C["updateInput"], C["entity"]>;
+    delete: Mutation<C["deleteInput"], C["deleteOutput"]>;
+  }>
+>;
 
 /**
- * Built once over the widest contract type, and typed for the concrete contract by `ResourceProcedures`:
+ * Built once over the widest contract type, and typed for the concrete contract by `ResourceRouter`:
  * the compiler cannot follow tRPC's procedure inference through a generic contract, while the schemas
  * themselves are the resource's own, so what runs is exactly what the type says.
  */
