@@ -3,10 +3,10 @@
  * migrations to what prisma/schema.prisma declares (what `prisma migrate dev --create-only` writes),
  * computed offline on an in-memory PGlite shadow database.
  */
-import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { PrismaPGliteWithExtensions, createPGlite } from "../server/db/pglite.js";
-import { diffMigrationsToSchema, migrationsDir } from "../server/db/schema-engine.js";
+import { diffMigrationsToSchema } from "../server/db/schema-engine.js";
+import { writeMigration } from "./support/migrations.js";
 
 const name = process.argv[2];
 if (!name || !/^[a-z0-9_]+$/.test(name)) {
@@ -21,10 +21,7 @@ if (exitCode === 0) {
   console.log("The migrations already match prisma/schema.prisma: nothing to write.");
   process.exit(0);
 }
-const stamp = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
-const dir = path.join(migrationsDir, `${stamp}_${name}`);
-await mkdir(dir, { recursive: true });
-await writeFile(path.join(dir, "migration.sql"), script);
+const dir = await writeMigration(name, script);
 console.log(`Wrote ${path.relative(process.cwd(), dir)}/migration.sql`);
 // The WASM schema engine leaves a 10 s timer behind (its advisory-lock timeout): exit now.
 process.exit(0);

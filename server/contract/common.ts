@@ -8,6 +8,29 @@ import { z } from "zod";
 /** Text PostgreSQL can store: it has no NUL character, so one is refused here as bad input, not a 500. */
 export const Text = () => z.string().refine((text) => !text.includes("\u0000"), "must not contain NUL characters");
 
+/**
+ * The rules of each field type a generated resource may have (`npm run generate`): what the create and
+ * update inputs accept. The entity returns the same values (datetimes as ISO-8601 strings in UTC).
+ */
+export const FieldInput = {
+  /** Trimmed, 1 to 200 characters. */
+  string: () => Text().trim().min(1, "must not be empty").max(200, "must be at most 200 characters"),
+  /** Up to 10,000 characters. */
+  text: () => Text().max(10_000, "must be at most 10000 characters"),
+  /** A 32-bit integer. */
+  int: () =>
+    z
+      .number()
+      .int("must be an integer")
+      .min(-2_147_483_648, "must be at least -2147483648")
+      .max(2_147_483_647, "must be at most 2147483647"),
+  /** A finite number (zod 4 refuses Infinity and NaN). */
+  number: () => z.number(),
+  boolean: () => z.boolean(),
+  /** ISO 8601 with a time zone (`Z` or an offset); stored as a timestamp with time zone. */
+  datetime: () => z.iso.datetime({ offset: true, error: "must be an ISO-8601 timestamp with a time zone" }).transform((value) => new Date(value)),
+};
+
 /** A resource's id. */
 export const ResourceId = () => z.uuid({ error: "must be a UUID" });
 

@@ -2,6 +2,7 @@
 import type { AnyTRPCRouter } from "@trpc/server";
 import { resources } from "../resources/registry.js";
 import type { ResourceKey, Resources } from "../resources/registry.js";
+import type { Resource } from "./resource.js";
 import { resourceRouter } from "./router.js";
 import type { OrgData } from "./scope.js";
 import { createResourceService } from "./service.js";
@@ -13,12 +14,12 @@ export type ResourceServices = { [K in ResourceKey]: ResourceService<Resources[K
 export const registeredResources = Object.entries(resources) as [ResourceKey, Resources[ResourceKey]][];
 
 export function createResourceServices(data: OrgData): ResourceServices {
-  return Object.fromEntries(registeredResources.map(([key, resource]) => [key, createResourceService(resource, data)])) as ResourceServices;
+  return Object.fromEntries(registeredResources.map(([key, resource]) => [key, createResourceService(resource as Resource, data)])) as ResourceServices;
 }
 
 type ResourceRouters = { [K in ResourceKey]: ReturnType<typeof resourceRouter<Resources[K]["contract"]>> };
 
 /** Every resource's router under its key: spread into the app router. */
 export function resourceRouters(): ResourceRouters {
-  return Object.fromEntries(registeredResources.map(([key, resource]) => [key, resourceRouter(resource) as AnyTRPCRouter])) as ResourceRouters;
+  return Object.fromEntries(registeredResources.map(([key, resource]) => [key, resourceRouter(resource as Resource) as AnyTRPCRouter])) as ResourceRouters;
 }

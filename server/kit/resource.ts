@@ -25,6 +25,8 @@ export interface Resource<TKey extends string = string, TContract extends Resour
   name: string;
   contract: TContract;
   storage: ResourceStorage;
+  /** A valid create input: the registry-wide tests create one per organization with it. */
+  example: z.input<TContract["createInput"]>;
 }
 
 /** Declares a resource; the literal types of key and contract are kept for the router and the client. */

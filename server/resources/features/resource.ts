@@ -7,4 +7,5 @@ export const features = defineResource({
   name: "Feature",
   contract: featureContract,
   storage: { model: "Feature", table: "features", searchField: "name", enumTypes: { status: "FeatureStatus" } },
+  example: { name: "Dark mode", description: "Night theme", status: "INACTIVE" },
 });

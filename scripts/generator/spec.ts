@@ -1,0 +1,142 @@
+/**
+ * `npm run generate -- resource <Name> <field>:<type>[?] ... [--search <field>]`: the command line, read into a
+ * checked resource spec. Every refusal is a GeneratorError that says why; nothing is written before the
+ * whole spec is valid.
+ */
+
+export class GeneratorError extends Error {
+  override name = "GeneratorError";
+}
+
+export type FieldType = "string" | "text" | "int" | "number" | "boolean" | "datetime" | "enum";
+
+export interface FieldSpec {
+  name: string;
+  type: FieldType;
+  /** Optional fields may be left out or null, and come back as null. */
+  optional: boolean;
+  /** The values of an `enum(a|b|c)` field. */
+  values: string[];
+}
+
+export interface ResourceSpec {
+  /** PascalCase singular: `ApiKey`. */
+  model: string;
+  /** camelCase plural, the router key: `apiKeys`. */
+  key: string;
+  /** snake_case plural, the table: `api_keys`. */
+  table: string;
+  /** camelCase singular: `apiKey`. */
+  singular: string;
+  fields: FieldSpec[];
+  /** The `string` field that `search` matches. */
+  searchField: string;
+}
+
+/** Fields every resource has already, and names its inputs use for something else. */
+export const RESERVED_FIELDS = new Set([
+  "id",
+  "organizationId",
+  "organization",
+  "createdAt",
+  "updatedAt",
+  "deletedAt",
+  "createdById",
+  "updatedById",
+  // keys of the list and infinite inputs, where enum and boolean fields become filters
+  "page",
+  "limit",
+  "search",
+  "cursor",
+  "direction",
+  // names JavaScript objects already carry
+  "constructor",
+  "prototype",
+  "toString",
+  "valueOf",
+  "hasOwnProperty",
+]);
+
+const PASCAL = /^[A-Z][a-zA-Z0-9]*$/;
+const CAMEL = /^[a-z][a-zA-Z0-9]*$/;
+const ENUM_VALUE = /^[A-Za-z][A-Za-z0-9_]*$/;
+const TYPES = ["string", "text", "int", "number", "boolean", "datetime"] as const;
+/** Models the schema has that are not resources, and names the generated client or Prisma keep. */
+const RESERVED_MODELS = new Set(["Organization", "Prisma", "PrismaClient"]);
+
+/** English plural of the last word: `Policy` -> `Policies`, `Box` -> `Boxes`, `ApiKey` -> `ApiKeys`. */
+export function pluralize(word: string): string {
+  if (/[^aeiou]y$/i.test(word)) return `${word.slice(0, -1)}ies`;
+  if (/(s|x|z|ch|sh)$/i.test(word)) return `${word}es`;
+  return `${word}s`;
+}
+
+export const snakeCase = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
+const lowerFirst = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
+
+function parseField(arg: string): FieldSpec {
+  const match = /^([^:]+):(.+?)(\?)?$/.exec(arg);
+  if (!match?.[1] || !match[2]) throw new GeneratorError(`"${arg}" is not a field: write <name>:<type>, e.g. title:string or notes:text?`);
+  const [, name, rawType, optional] = match;
+  if (!CAMEL.test(name)) throw new GeneratorError(`field "${name}" is not a camelCase identifier (a lowercase letter, then letters and digits)`);
+  if (RESERVED_FIELDS.has(name)) throw new GeneratorError(`field "${name}" is reserved: every resource has it already, or its list input uses the name`);
+  const enumMatch = /^enum\((.*)\)$/.exec(rawType);
+  if (enumMatch) {
+    const values = (enumMatch[1] ?? "").split("|");
+    const bad = values.find((v) => !ENUM_VALUE.test(v));
+    if (bad !== undefined) throw new GeneratorError(`enum value "${bad}" of field "${name}" is not an identifier (letters, digits, _; a letter first)`);
+    if (new Set(values).size !== values.length) throw new GeneratorError(`field "${name}" repeats an enum value`);
+    return { name, type: "enum", optional: optional === "?", values };
+  }
+  if (!(TYPES as readonly string[]).includes(rawType)) {
+    throw new GeneratorError(`field "${name}" has an unknown type "${rawType}": use one of ${TYPES.join(", ")}, enum(a|b|c)`);
+  }
+  return { name, type: rawType as FieldType, optional: optional === "?", values: [] };
+}
+
+/** Reads `resource <Name> <field>:<type>[?] ... [--search <field>]`; `existing` holds the models and router keys taken. */
+export function parseResourceArgs(args: string[], existing: { models: Set<string>; keys: Set<string> }): ResourceSpec {
+  const [kind, model, ...rest] = args;
+  if (kind !== "resource") throw new GeneratorError('usage: npm run generate -- resource <Name> <field>:<type>[?] ... [--search <field>]');
+  if (!model || !PASCAL.test(model)) throw new GeneratorError(`"${model ?? ""}" is not a PascalCase resource name (e.g. Environment, ApiKey)`);
+  if (RESERVED_MODELS.has(model)) throw new GeneratorError(`"${model}" is reserved`);
+  const key = lowerFirst(pluralize(model));
+  if (existing.models.has(model) || existing.keys.has(key) || key === "auth") throw new GeneratorError(`resource ${model} (${key}) already exists`);
+
+  let searchField: string | undefined;
+  const fieldArgs: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i] ?? "";
+    if (arg === "--search") {
+      searchField = rest[++i];
+      if (!searchField) throw new GeneratorError("--search needs a field name");
+    } else if (arg.startsWith("--search=")) {
+      searchField = arg.slice("--search=".length);
+    } else if (arg.startsWith("-")) {
+      throw new GeneratorError(`unknown option ${arg}`);
+    } else {
+      fieldArgs.push(arg);
+    }
+  }
+  if (fieldArgs.length === 0) throw new GeneratorError("no fields: give at least one, e.g. name:string");
+  const fields = fieldArgs.map(parseField);
+  const seen = new Set<string>();
+  for (const field of fields) {
+    if (seen.has(field.name)) throw new GeneratorError(`field "${field.name}" is given twice`);
+    seen.add(field.name);
+  }
+  const strings = fields.filter((f) => f.type === "string");
+  if (searchField !== undefined) {
+    const named = fields.find((f) => f.name === searchField);
+    if (!named) throw new GeneratorError(`--search names "${searchField}", which is not one of the fields`);
+    if (named.type !== "string") throw new GeneratorError(`--search must name a string field; "${searchField}" is ${named.type}`);
+  } else {
+    searchField = strings[0]?.name;
+    if (!searchField) throw new GeneratorError("no string field to search: add one (e.g. name:string), or name one with --search");
+  }
+  const table = snakeCase(pluralize(model));
+  // PostgreSQL cuts identifiers at 63 bytes; the longest index name the model gets must fit.
+  const longest = Math.max(...fields.map((f) => `${table}_org_${snakeCase(f.name)}_live_created_idx`.length), `${table}_org_live_created_idx`.length);
+  if (longest > 63) throw new GeneratorError(`names are too long for PostgreSQL index names (${longest} > 63 characters): choose shorter names`);
+  return { model, key, table, singular: lowerFirst(model), fields, searchField };
+}

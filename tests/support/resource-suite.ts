@@ -1,0 +1,226 @@
+/**
+ * The behaviour every resource of the kit must have, as one suite a resource's test file runs with its own
+ * field values: CRUD with audit fields, each field's validation (over HTTP, `fieldErrors` naming the field),
+ * organization isolation on every procedure, soft delete, paging (numbered and keyset), literal search,
+ * equality filters, optimistic concurrency. `npm run generate` writes a test file that calls it.
+ */
+import { TRPCError } from "@trpc/server";
+import { describe, expect, it } from "vitest";
+import { resources } from "../../server/resources/registry.js";
+import type { ResourceKey } from "../../server/resources/registry.js";
+import { sqlIdentifier } from "../../server/kit/scope.js";
+import { Prisma } from "../../server/generated/prisma/client.js";
+import { resourceApi, useTestServices } from "./fixtures.js";
+import type { Entity } from "./fixtures.js";
+
+export interface ResourceSuiteSpec {
+  /** A valid create input; `n` makes the search field's text unique to the call. */
+  sample: (n: number) => Record<string, unknown>;
+  /** How the entity returns a sample field (datetimes are normalized to UTC); defaults to the value itself. */
+  returned?: Record<string, (value: unknown) => unknown>;
+  /** Values each field refuses, with (part of) the message when it is the kit's own. */
+  invalid: { field: string; value: unknown; message?: string }[];
+  /** Fields a create must have. */
+  required: string[];
+  /** Fields that may be left out (null back). */
+  optional: string[];
+  /** A valid change of one or more fields, for update. */
+  update: Record<string, unknown>;
+  /** Equality filters of list and infinite, with the values to try. */
+  filters: Record<string, unknown[]>;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<TRPCError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TRPCError);
+  return error as TRPCError;
+}
+
+export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): void {
+  const resource = resources[key];
+  const searchField = resource.storage.searchField;
+  const t = useTestServices({ server: true });
+  const returnedValue = (field: string, value: unknown) => (spec.returned?.[field] ? spec.returned[field](value) : value);
+
+  /** Posts a mutation over HTTP and returns the error's `fieldErrors`. */
+  async function fieldErrorsOver(token: string, procedure: string, input: unknown): Promise<Record<string, string[]>> {
+    const res = await fetch(`${t.server.url}/trpc/${key}.${procedure}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(input),
+    });
+    const body = (await res.json()) as { error?: { data?: { code?: string; fieldErrors?: Record<string, string[]> } } };
+    expect(res.status).toBe(400);
+    expect(body.error?.data?.code).toBe("BAD_REQUEST");
+    return body.error?.data?.fieldErrors ?? {};
+  }
+
+  describe(`${key}: create and read`, () => {
+    it("creates a row of the caller's organization with audit fields, and reads it back", async () => {
+      const { org, api } = t.newOrg("alice");
+      const input = spec.sample(1);
+      const created = await resourceApi(api, key).create(input);
+      expect(created).toMatchObject({ organizationId: org, createdById: "alice", updatedById: "alice" });
+      for (const [field, value] of Object.entries(input)) expect(created[field], field).toEqual(returnedValue(field, value));
+      expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(new Date(created.createdAt).toISOString()).toBe(created.createdAt);
+      expect(created.updatedAt).toBe(created.createdAt);
+      expect(created).not.toHaveProperty("deletedAt");
+      expect(await resourceApi(api, key).byId({ id: created.id })).toEqual(created);
+    });
+
+    it("returns null for every optional field left out", async () => {
+      const { api } = t.newOrg();
+      const input = spec.sample(2);
+      for (const field of spec.optional) delete input[field];
+      const created = await resourceApi(api, key).create(input);
+      for (const field of spec.optional) expect(created[field], field).toBeNull();
+    });
+
+    it.each(spec.required)("refuses a create without %s, naming the field", async (field) => {
+      const { token } = t.newOrg();
+      const input = spec.sample(3);
+      delete input[field];
+      expect(Object.keys(await fieldErrorsOver(token, "create", input))).toContain(field);
+    });
+
+    it.each(spec.invalid.map((c) => [c.field, JSON.stringify(c.value)?.slice(0, 40) ?? String(c.value), c] as const))(
+      "refuses %s = %s on create and update, naming the field",
+      async (_field, _shown, { field, value, message }) => {
+        const { token, api } = t.newOrg();
+        const onCreate = await fieldErrorsOver(token, "create", { ...spec.sample(4), [field]: value });
+        expect(Object.keys(onCreate)).toEqual([field]);
+        if (message) expect(onCreate[field]?.join(" ")).toContain(message);
+        const existing = await resourceApi(api, key).create(spec.sample(5));
+        const onUpdate = await fieldErrorsOver(token, "update", { id: existing.id, data: { [field]: value } });
+        expect(Object.keys(onUpdate)).toEqual([`data.${field}`]);
+      },
+    );
+
+    it("refuses an unknown field and an organizationId in the input", async () => {
+      const { token } = t.newOrg();
+      const errors = await fieldErrorsOver(token, "create", { ...spec.sample(6), organizationId: "other" });
+      expect(errors[""]?.join(" ")).toContain("organizationId");
+    });
+  });
+
+  describe(`${key}: update`, () => {
+    it("changes only the fields given, and stamps updatedById", async () => {
+      const { api, as } = t.newOrg("alice");
+      const created = await resourceApi(api, key).create(spec.sample(7));
+      const updated = await resourceApi(as("bob"), key).update({ id: created.id, data: spec.update });
+      for (const [field, value] of Object.entries(spec.update)) expect(updated[field], field).toEqual(returnedValue(field, value));
+      for (const field of Object.keys(spec.sample(7)).filter((f) => !(f in spec.update))) expect(updated[field], field).toEqual(created[field]);
+      expect(updated).toMatchObject({ createdById: "alice", updatedById: "bob", createdAt: created.createdAt });
+      expect(new Date(updated.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(created.updatedAt).getTime());
+    });
+
+    it("refuses an empty change", async () => {
+      const { api } = t.newOrg();
+      const created = await resourceApi(api, key).create(spec.sample(8));
+      expect((await rejection(resourceApi(api, key).update({ id: created.id, data: {} }))).code).toBe("BAD_REQUEST");
+    });
+
+    it("with a stale expectedUpdatedAt is a CONFLICT and changes nothing", async () => {
+      const { api } = t.newOrg();
+      const created = await resourceApi(api, key).create(spec.sample(9));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const current = await resourceApi(api, key).update({ id: created.id, data: spec.update });
+      const error = await rejection(resourceApi(api, key).update({ id: created.id, expectedUpdatedAt: created.updatedAt, data: spec.update }));
+      expect(error.code).toBe("CONFLICT");
+      expect(await resourceApi(api, key).byId({ id: created.id })).toEqual(current);
+    });
+  });
+
+  describe(`${key}: organization isolation`, () => {
+    it("another organization's row is NOT_FOUND on byId, update and delete, and absent from list and infinite", async () => {
+      const owner = t.newOrg("owner");
+      const other = t.newOrg("intruder");
+      const row = await resourceApi(owner.api, key).create(spec.sample(10));
+      const theirs = resourceApi(other.api, key);
+      expect((await rejection(theirs.byId({ id: row.id }))).code).toBe("NOT_FOUND");
+      expect((await rejection(theirs.update({ id: row.id, data: spec.update }))).code).toBe("NOT_FOUND");
+      expect((await rejection(theirs.delete({ id: row.id }))).code).toBe("NOT_FOUND");
+      expect((await theirs.list()).data).toEqual([]);
+      expect((await theirs.infinite()).items).toEqual([]);
+      expect(await resourceApi(owner.api, key).byId({ id: row.id })).toEqual(row);
+    });
+  });
+
+  describe(`${key}: soft delete`, () => {
+    it("hides the row everywhere but keeps it in the table", async () => {
+      const { api } = t.newOrg();
+      const rows = resourceApi(api, key);
+      const row = await rows.create(spec.sample(11));
+      expect(await rows.delete({ id: row.id })).toEqual({ id: row.id });
+      expect((await rejection(rows.byId({ id: row.id }))).code).toBe("NOT_FOUND");
+      expect((await rejection(rows.update({ id: row.id, data: spec.update }))).code).toBe("NOT_FOUND");
+      expect((await rejection(rows.delete({ id: row.id }))).code).toBe("NOT_FOUND");
+      expect((await rows.list()).data).toEqual([]);
+      expect((await rows.infinite()).items).toEqual([]);
+      const prisma = t.services.db.prisma;
+      const stored = await prisma.$queryRaw<{ deleted_at: Date | null }[]>(
+        Prisma.sql`SELECT deleted_at FROM ${sqlIdentifier(resource.storage.table)} WHERE id = ${row.id}::uuid`,
+      );
+      expect(stored[0]?.deleted_at).toBeInstanceOf(Date);
+    });
+  });
+
+  describe(`${key}: listing`, () => {
+    it("pages newest first with totals, and infinite walks every row once", async () => {
+      const owner = t.newOrg();
+      const made = await t.seed(key, owner, 5, (i) => spec.sample(100 + i));
+      const rows = resourceApi(owner.api, key);
+      const first = await rows.list({ page: 1, limit: 2 });
+      expect(first.pagination).toEqual({ page: 1, limit: 2, total: 5, totalPages: 3, totalIsEstimate: false });
+      const all = [...first.data, ...(await rows.list({ page: 2, limit: 2 })).data, ...(await rows.list({ page: 3, limit: 2 })).data];
+      expect(all.map((r) => r.id)).toEqual(
+        [...made].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id)).map((r) => r.id),
+      );
+      const walked: Entity[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { items: Entity[]; nextCursor: string | null } = await rows.infinite({ limit: 2, cursor });
+        walked.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(walked.map((r) => r.id)).toEqual(all.map((r) => r.id));
+    });
+
+    it(`searches ${searchField} case-insensitively, every character literal`, async () => {
+      const owner = t.newOrg();
+      const text = (value: string) => ({ ...spec.sample(200), [searchField]: value });
+      const [plain, percent] = [
+        await resourceApi(owner.api, key).create(text("Needle Alpha")),
+        await resourceApi(owner.api, key).create(text("needle 100% beta")),
+      ];
+      await resourceApi(owner.api, key).create(text("Haystack"));
+      const ids = async (search: string) => (await resourceApi(owner.api, key).list({ search })).data.map((r) => r.id).sort();
+      expect(await ids("NEEDLE")).toEqual([plain.id, percent.id].sort());
+      expect(await ids("100%")).toEqual([percent.id]);
+      expect(await ids("%")).toEqual([percent.id]);
+      expect(await ids("_")).toEqual([]);
+      const infinite = await resourceApi(owner.api, key).infinite({ search: "alpha" });
+      expect(infinite.items.map((r) => r.id)).toEqual([plain.id]);
+    });
+
+    it.each(Object.keys(spec.filters))("filters by %s on list and infinite", async (field) => {
+      const owner = t.newOrg();
+      const values = spec.filters[field] ?? [];
+      const made = await t.seed(key, owner, values.length, (i) => ({ ...spec.sample(300 + i), [field]: values[i] }));
+      for (const [i, value] of values.entries()) {
+        const listed = await resourceApi(owner.api, key).list({ [field]: value });
+        expect(listed.data.map((r) => r.id)).toEqual([made[i]?.id]);
+        expect(listed.pagination.total).toBe(1);
+        const infinite = await resourceApi(owner.api, key).infinite({ [field]: value });
+        expect(infinite.items.map((r) => r.id)).toEqual([made[i]?.id]);
+      }
+    });
+  });
+}
+
+/** How the API returns a datetime it was given: the same instant, in UTC. */
+export const isoUtc = (value: unknown): string => new Date(value as string).toISOString();
