@@ -4,37 +4,47 @@
  */
 import { TRPCError } from "@trpc/server";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Services } from "../../server/trpc/context.js";
-import { callerFor, makeServices, startServer, testConfig, tokenFor } from "../support/app.js";
-import type { RunningServer } from "../support/app.js";
-import { createTestDatabase } from "../support/database.js";
-import type { TestDatabase } from "../support/database.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { registeredResources } from "../../server/kit/registry.js";
+import { sqlIdentifier } from "../../server/kit/scope.js";
+import { Prisma } from "../../server/generated/prisma/client.js";
+import { callerFor, testConfig, tokenFor } from "../support/app.js";
+import { useTestServices } from "../support/fixtures.js";
+import type { TestOrg } from "../support/fixtures.js";
 
-let testDb: TestDatabase;
-let services: Services;
-let server: RunningServer;
+const t = useTestServices({ config: testConfig({ RATE_LIMIT_PER_IP: "0", RATE_LIMIT_PER_ORG: "0" }), server: true });
 const attacker = "org-attacker";
 const victim = "org-victim";
 const victimIds: string[] = [];
+const asOrg = (org: string, sub: string): TestOrg => ({
+  org,
+  sub,
+  token: tokenFor(sub, org),
+  actor: { sub, organizationId: org },
+  api: callerFor(t.services, tokenFor(sub, org)),
+  as: (other) => callerFor(t.services, tokenFor(other, org)),
+});
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  services = makeServices(testDb.db, { config: testConfig({ RATE_LIMIT_PER_IP: "0", RATE_LIMIT_PER_ORG: "0" }) });
-  server = await startServer(services);
-  const victimApi = callerFor(services, tokenFor("vic", victim));
+  const victimApi = callerFor(t.services, tokenFor("vic", victim));
   for (const name of ["Victim one", "Victim two", "Victim 100%"]) victimIds.push((await victimApi.features.create({ name })).id);
-  // The attacker owns a few rows too, so updates and deletes of its own ids run as well.
-  const attackerApi = callerFor(services, tokenFor("mallory", attacker));
-  for (const name of ["Mine one", "Mine two"]) await attackerApi.features.create({ name });
-});
-afterAll(async () => {
-  await server?.close();
-  await testDb?.drop();
+  // Every other resource gets victim rows too, and the attacker owns a few rows of each, so updates and
+  // deletes of its own ids run as well.
+  for (const [key] of registeredResources) {
+    if (key !== "features") await t.seed(key, asOrg(victim, "vic"), 2);
+    await t.seed(key, asOrg(attacker, "mallory"), 2);
+  }
 });
 
+/** Every row of the victim organization, in every resource's table, as stored. */
 const victimSnapshot = () =>
-  services.db.prisma.feature.findMany({ where: { organizationId: victim }, orderBy: { id: "asc" } });
+  Promise.all(
+    registeredResources.map(([, resource]) =>
+      t.services.db.prisma.$queryRaw<unknown[]>(
+        Prisma.sql`SELECT * FROM ${sqlIdentifier(resource.storage.table)} WHERE organization_id = ${victim} ORDER BY id`,
+      ),
+    ),
+  );
 
 /** Strings a fuzzer should try: unicode, NUL bytes, huge, SQL and LIKE metacharacters. */
 const nastyString = fc.oneof(
@@ -53,31 +63,38 @@ const anyInput = fc.oneof(
   nastyString,
 );
 const uuidish = fc.oneof(fc.uuid(), nastyString, fc.constantFrom(...["00000000-0000-0000-0000-000000000000"]));
-const status = fc.oneof(fc.constantFrom("ACTIVE", "INACTIVE"), nastyString);
-const structured = {
-  "features.create": fc.record({ name: nastyString, description: fc.option(nastyString), status }, { requiredKeys: [] }),
-  "features.list": fc.record(
-    { page: fc.oneof(fc.integer(), fc.double()), limit: fc.oneof(fc.integer(), fc.double()), search: nastyString, status },
-    { requiredKeys: [] },
-  ),
-  "features.byId": fc.record({ id: uuidish }),
-  "features.update": fc.record({
-    id: uuidish,
-    expectedUpdatedAt: fc.option(fc.oneof(nastyString, fc.date({ noInvalidDate: true }).map((d) => d.toISOString()))),
-    data: fc.record({ name: nastyString, description: fc.option(nastyString), status }, { requiredKeys: [] }),
-  }),
-  "features.delete": fc.record({ id: uuidish }),
-} as const;
+/** A field's valid values (from the resource's example) mixed with hostile ones. */
+const fieldValue = (valid: unknown) => fc.oneof(fc.constant(valid), nastyString, fc.anything({ maxDepth: 1 }));
 
-type ProcedureName = keyof typeof structured;
-const procedures = Object.keys(structured) as ProcedureName[];
+/** Inputs shaped like each procedure's, for every registered resource. */
+const structured = Object.fromEntries(
+  registeredResources.flatMap(([key, resource]) => {
+    const fields = Object.fromEntries(Object.entries(resource.example).map(([field, valid]) => [field, fieldValue(valid)]));
+    const data = fc.record(fields, { requiredKeys: [] });
+    return [
+      [`${key}.create`, data],
+      [
+        `${key}.list`,
+        fc.record({ page: fc.oneof(fc.integer(), fc.double()), limit: fc.oneof(fc.integer(), fc.double()), search: nastyString, ...fields }, { requiredKeys: [] }),
+      ],
+      [`${key}.byId`, fc.record({ id: uuidish })],
+      [
+        `${key}.update`,
+        fc.record({ id: uuidish, expectedUpdatedAt: fc.option(fc.oneof(nastyString, fc.date({ noInvalidDate: true }).map((d) => d.toISOString()))), data }),
+      ],
+      [`${key}.delete`, fc.record({ id: uuidish })],
+    ];
+  }),
+) as Record<string, fc.Arbitrary<Record<string, unknown>>>;
+
+const procedures = Object.keys(structured);
 const ALLOWED = new Set(["BAD_REQUEST", "NOT_FOUND", "CONFLICT"]);
 
-async function call(procedure: ProcedureName, input: unknown): Promise<string> {
-  const api = callerFor(services, tokenFor("mallory", attacker));
-  const [group, name] = procedure.split(".") as ["features", "create" | "list" | "byId" | "update" | "delete"];
+async function call(procedure: string, input: unknown): Promise<string> {
+  const api: Record<string, unknown> = callerFor(t.services, tokenFor("mallory", attacker));
+  const [group = "", name = ""] = procedure.split(".");
   try {
-    await (api[group][name] as (input: unknown) => Promise<unknown>)(input);
+    await (api[group] as Record<string, (input: unknown) => Promise<unknown>>)[name]?.(input);
     return "ok";
   } catch (error) {
     if (error instanceof TRPCError) return error.code;
@@ -89,7 +106,7 @@ describe("every procedure, random input through createCaller", () => {
   it.each(procedures)("%s never fails with anything but a client error", async (procedure) => {
     const before = await victimSnapshot();
     await fc.assert(
-      fc.asyncProperty(fc.oneof(anyInput, structured[procedure]), async (input) => {
+      fc.asyncProperty(fc.oneof(anyInput, structured[procedure] ?? anyInput), async (input) => {
         const outcome = await call(procedure, input);
         expect(outcome === "ok" || ALLOWED.has(outcome), `${procedure}(${fc.stringify(input).slice(0, 200)}) -> ${outcome}`).toBe(true);
       }),
@@ -102,8 +119,8 @@ describe("every procedure, random input through createCaller", () => {
   it("the victim's ids, attacked directly with random changes, are never found or changed", async () => {
     const before = await victimSnapshot();
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...victimIds), structured["features.update"], fc.constantFrom("byId", "update", "delete"), async (id, input, verb) => {
-        const outcome = await call(`features.${verb}` as ProcedureName, { ...input, id });
+      fc.asyncProperty(fc.constantFrom(...victimIds), structured["features.update"] ?? fc.record({}), fc.constantFrom("byId", "update", "delete"), async (id, input, verb) => {
+        const outcome = await call(`features.${verb}`, { ...input, id });
         expect(["NOT_FOUND", "BAD_REQUEST"]).toContain(outcome);
       }),
       { numRuns: 150 },
@@ -121,7 +138,7 @@ describe("random bodies over HTTP", () => {
         fc.oneof(fc.string({ unit: "binary" }), anyInput.map((v) => { try { return JSON.stringify(v) ?? "null"; } catch { return "{}"; } })),
         fc.boolean(),
         async (path, body, batch) => {
-          const res = await fetch(`${server.url}/trpc/${path}${batch ? "?batch=1" : ""}`, {
+          const res = await fetch(`${t.server.url}/trpc/${path}${batch ? "?batch=1" : ""}`, {
             method: "POST",
             headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
             body,
@@ -132,7 +149,7 @@ describe("random bodies over HTTP", () => {
       ),
       { numRuns: 200 },
     );
-    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    expect((await fetch(`${t.server.url}/health`)).status).toBe(200);
     expect(Object.prototype).not.toHaveProperty("polluted");
   });
 });

@@ -20,10 +20,10 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `node --import tsx server/main.ts` on an ephemeral port; resolves once it listens. */
-export function startServiceProcess(env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
+/** Starts `node --import tsx server/main.ts` (of the project at `cwd`) on an ephemeral port; resolves once it listens. */
+export function startServiceProcess(env: NodeJS.ProcessEnv, cwd = projectRoot): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
-    cwd: projectRoot,
+    cwd,
     env: { ...cleanEnv(), PORT: "0", HOST: "127.0.0.1", SECRET_KEY: TEST_SECRET, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,0 +1,172 @@
+/**
+ * `npm run generate -- resource ...` end to end, in a copy of the repository: its refusals write nothing;
+ * a resource with every field type comes out typechecked, linted and passing its generated tests; the
+ * service serves it (embedded, migrating itself, and on PostgreSQL after `npm run db:migrate`); the panel
+ * lists it and the client package exports its types.
+ */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createThrowawayDatabase } from "../../scripts/support/throwaway-postgres.js";
+import { tokenFor } from "../support/app.js";
+import { testDatabaseUrl } from "../support/database.js";
+import { cleanEnv, projectRoot, startServiceProcess, stopServiceProcess } from "../support/service-process.js";
+
+const run = promisify(execFile);
+const MINUTES = 60_000;
+const GADGET = [
+  "resource",
+  "Gadget",
+  "title:string",
+  "notes:text?",
+  "stock:int",
+  "weight:number?",
+  "active:boolean",
+  "releasedAt:datetime?",
+  "tier:enum(basic|pro|enterprise)",
+];
+
+let copy: string;
+
+/** Runs a command in the copy; resolves with its output, or rejects with its exit code and output. */
+function inCopy(file: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  return run(file, args, { cwd: copy, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+}
+const npmRun = (args: string[], env?: NodeJS.ProcessEnv) => inCopy("npm", ["run", "-s", ...args], env);
+
+/** A fingerprint of everything the generator may write. */
+async function fingerprint(): Promise<string> {
+  const hash = createHash("sha256");
+  for (const file of ["prisma/schema.prisma", "server/resources/registry.ts"]) hash.update(await readFile(path.join(copy, file)));
+  for (const dir of ["prisma/migrations", "server/contract", "server/resources", "tests/resources"]) hash.update((await readdir(path.join(copy, dir))).join("\n"));
+  return hash.digest("hex");
+}
+
+beforeAll(async () => {
+  copy = await mkdtemp(path.join(tmpdir(), "kuark-generate-"));
+  const { stdout } = await run("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: projectRoot, maxBuffer: 64 * 1024 * 1024 });
+  for (const file of stdout.split("\0").filter((f) => f && existsSync(path.join(projectRoot, f)))) {
+    await mkdir(path.dirname(path.join(copy, file)), { recursive: true });
+    await cp(path.join(projectRoot, file), path.join(copy, file));
+  }
+  // Installed dependencies are shared (read only), as a developer's checkout would have them.
+  for (const modules of ["node_modules", "client/node_modules"]) {
+    if (existsSync(path.join(projectRoot, modules))) await symlink(path.join(projectRoot, modules), path.join(copy, modules), "dir");
+  }
+}, 5 * MINUTES);
+
+afterAll(async () => {
+  if (copy) await rm(copy, { recursive: true, force: true });
+});
+
+describe("npm run generate -- resource", () => {
+  it.each([
+    [["resource", "Gadget", "title:strin"], "unknown type"],
+    [["resource", "Gadget", "title:string", "title:text"], "given twice"],
+    [["resource", "Gadget", "title:string", "organizationId:string"], "reserved"],
+    [["resource", "Gadget", "title:string", "createdAt:datetime"], "reserved"],
+    [["resource", "Gadget", "Title:string"], "camelCase"],
+    [["resource", "gadget", "title:string"], "PascalCase"],
+    [["resource", "Gadget-2", "title:string"], "PascalCase"],
+    [["resource", "Feature", "title:string"], "already exists"],
+    [["resource", "Gadget"], "no fields"],
+    [["resource", "Gadget", "stock:int", "active:boolean"], "no string field to search"],
+    [["resource", "Gadget", "title:string", "notes:text", "--search", "notes"], "must name a string field"],
+    [["resource", "Gadget", "title:string", "--search", "nope"], "not one of the fields"],
+    [["resource", "Gadget", "tier:enum(a|a)", "title:string"], "repeats an enum value"],
+    [["thing", "Gadget", "title:string"], "usage"],
+  ])("refuses %j, saying why and writing nothing", async (args, reason) => {
+    const before = await fingerprint();
+    const failure = (await npmRun(["generate", "--", ...args]).then(
+      () => undefined,
+      (error: unknown) => error,
+    )) as { code: number; stderr: string } | undefined;
+    expect(failure?.code).toBe(2);
+    expect(failure?.stderr).toContain(reason);
+    expect(failure?.stderr).toContain("Nothing was written");
+    expect(await fingerprint()).toBe(before);
+  }, 2 * MINUTES);
+
+  it("writes a resource with every field type that typechecks, lints and passes its generated tests", async () => {
+    const { stdout } = await npmRun(["generate", "--", ...GADGET]);
+    expect(stdout).toContain("gadgets.create | list | infinite | byId | update | delete");
+    expect(await readFile(path.join(copy, "prisma/schema.prisma"), "utf8")).toMatch(/model Gadget \{[\s\S]*@@map\("gadgets"\)/);
+    expect((await readdir(path.join(copy, "prisma/migrations"))).some((dir) => dir.endsWith("_add_gadgets"))).toBe(true);
+    // Running it twice is refused: the resource exists now.
+    await expect(npmRun(["generate", "--", ...GADGET])).rejects.toMatchObject({ code: 2 });
+
+    await npmRun(["typecheck"]);
+    await npmRun(["lint"]);
+    const tests = await inCopy("npx", ["vitest", "run", "tests/resources/gadgets.test.ts", "tests/integration/isolation.test.ts"]);
+    expect(tests.stdout).toMatch(/Tests\s+\S*\d+ passed/);
+    expect(tests.stdout).not.toMatch(/failed/);
+  }, 15 * MINUTES);
+
+  it("is served by the service on the embedded database, which migrates itself, and listed by the panel", async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), "kuark-generate-data-"));
+    const service = await startServiceProcess({ PGLITE_DATA_DIR: dataDir }, copy);
+    try {
+      await expectGadgetsServed(service.url);
+      const panel = (await (await fetch(`${service.url}/panel/procedures.json`)).json()) as { procedures: { path: string }[] };
+      const paths = panel.procedures.map((p) => p.path);
+      for (const verb of ["create", "list", "infinite", "byId", "update", "delete"]) expect(paths).toContain(`gadgets.${verb}`);
+    } finally {
+      await stopServiceProcess(service);
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 5 * MINUTES);
+
+  it.skipIf(!testDatabaseUrl)("is served on PostgreSQL after npm run db:migrate", async () => {
+    const database = await createThrowawayDatabase(testDatabaseUrl ?? "", "kuark_generate");
+    try {
+      const migrated = await inCopy("npm", ["run", "-s", "db:migrate"], { ...cleanEnv(), DATABASE_URL: database.url });
+      expect(migrated.stdout).toContain("add_gadgets");
+      const service = await startServiceProcess({ DATABASE_URL: database.url }, copy);
+      try {
+        await expectGadgetsServed(service.url);
+      } finally {
+        await stopServiceProcess(service);
+      }
+    } finally {
+      await database.drop();
+    }
+  }, 5 * MINUTES);
+
+  it("is typed by the client package built from the copy", async () => {
+    // A consumer of the package's own source: it typechecks only if the client derives the new resource's types.
+    await writeFile(
+      path.join(copy, "client/src/gadgets-check.ts"),
+      [
+        'import type { ResourceTypes, RouterInputs } from "./public-types.js";',
+        'export const title: ResourceTypes<"gadgets">["Entity"]["title"] = "Gizmo";',
+        'export const tier: NonNullable<RouterInputs["gadgets"]["list"]>["tier"] = "pro";',
+        'export const released: ResourceTypes<"gadgets">["Entity"]["releasedAt"] = null;',
+        "",
+      ].join("\n"),
+    );
+    await inCopy(process.execPath, ["client/build.mjs"]);
+    const declarations = await readFile(path.join(copy, "client/dist/index.d.ts"), "utf8");
+    expect(declarations).toMatch(/gadgets: \{/);
+    expect(declarations).not.toMatch(/from '(zod|@prisma|pino|express)/);
+  }, 5 * MINUTES);
+});
+
+async function expectGadgetsServed(url: string): Promise<void> {
+  const headers = { authorization: `Bearer ${tokenFor("alice", "org-generated")}`, "content-type": "application/json" };
+  const created = await fetch(`${url}/trpc/gadgets.create`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ title: "Gizmo", stock: 3, active: true, tier: "pro", releasedAt: "2026-03-01T12:00:00+01:00" }),
+  });
+  const body = (await created.json()) as { result: { data: Record<string, unknown> } };
+  expect(created.status).toBe(200);
+  expect(body.result.data).toMatchObject({ title: "Gizmo", stock: 3, active: true, tier: "pro", notes: null, weight: null, releasedAt: "2026-03-01T11:00:00.000Z" });
+  const listed = await fetch(`${url}/trpc/gadgets.list?input=${encodeURIComponent(JSON.stringify({ tier: "pro", search: "giz" }))}`, { headers });
+  const page = (await listed.json()) as { result: { data: { data: { title: string }[] } } };
+  expect(page.result.data.data.map((g) => g.title)).toEqual(["Gizmo"]);
+}
