@@ -33,9 +33,15 @@ const GADGET = [
 
 let copy: string;
 
-/** Runs a command in the copy; resolves with its output, or rejects with its exit code and output. */
-function inCopy(file: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  return run(file, args, { cwd: copy, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+/** Runs a command in the copy; resolves with its output, or rejects with its exit code and output (in the message too). */
+async function inCopy(file: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  try {
+    return await run(file, args, { cwd: copy, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+  } catch (error) {
+    const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+    if (error instanceof Error) error.message += `\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`;
+    throw error;
+  }
 }
 const npmRun = (args: string[], env?: NodeJS.ProcessEnv) => inCopy("npm", ["run", "-s", ...args], env);
 
@@ -144,7 +150,7 @@ describe("npm run generate -- resource", () => {
       [
         'import type { ResourceTypes, RouterInputs } from "./public-types.js";',
         'export const title: ResourceTypes<"gadgets">["Entity"]["title"] = "Gizmo";',
-        'export const tier: NonNullable<RouterInputs["gadgets"]["list"]>["tier"] = "pro";',
+        'export const tier: Exclude<RouterInputs["gadgets"]["list"], void | undefined>["tier"] = "pro";',
         'export const released: ResourceTypes<"gadgets">["Entity"]["releasedAt"] = null;',
         "",
       ].join("\n"),

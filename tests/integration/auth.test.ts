@@ -2,23 +2,14 @@
 import { generateKeyPairSync } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import jwt from "jsonwebtoken";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Services } from "../../server/trpc/context.js";
+import { describe, expect, it } from "vitest";
 import { createCallerFactory } from "../../server/trpc/init.js";
 import { appRouter } from "../../server/trpc/router.js";
-import { callerFor, contextFor, makeServices, rawToken, TEST_SECRET, tokenFor } from "../support/app.js";
-import { createTestDatabase } from "../support/database.js";
-import type { TestDatabase } from "../support/database.js";
+import { callerFor, contextFor, rawToken, TEST_SECRET, tokenFor } from "../support/app.js";
+import { useTestServices } from "../support/fixtures.js";
 
 const createCaller = createCallerFactory(appRouter);
-let testDb: TestDatabase;
-let services: Services;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  services = makeServices(testDb.db);
-});
-afterAll(() => testDb?.drop());
+const t = useTestServices();
 
 const now = () => Math.floor(Date.now() / 1000);
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
@@ -46,7 +37,7 @@ const rejected: Array<[string, string | undefined]> = [
 
 describe("orgProcedure refuses", () => {
   it.each(rejected)("%s", async (_label, token) => {
-    const call = callerFor(services, token).features.list();
+    const call = callerFor(t.services, token).features.list();
     const error = await call.then(
       () => undefined,
       (e: unknown) => e,
@@ -58,7 +49,7 @@ describe("orgProcedure refuses", () => {
   });
 
   it("a valid token under another scheme than Bearer", async () => {
-    const error = await createCaller(contextFor(services, `Basic ${tokenFor("alice", "acme")}`))
+    const error = await createCaller(contextFor(t.services, `Basic ${tokenFor("alice", "acme")}`))
       .auth.me()
       .catch((e: unknown) => e);
     expect((error as TRPCError).code).toBe("UNAUTHORIZED");
@@ -67,16 +58,16 @@ describe("orgProcedure refuses", () => {
 
 describe("auth.me", () => {
   it("returns the verified claims", async () => {
-    const me = await callerFor(services, tokenFor("alice", "acme", { role: "admin", email: "alice@acme.io" })).auth.me();
+    const me = await callerFor(t.services, tokenFor("alice", "acme", { role: "admin", email: "alice@acme.io" })).auth.me();
     expect(me).toEqual({ sub: "alice", organizationId: "acme", role: "admin", email: "alice@acme.io" });
   });
 
   it("omits the optional claims when absent", async () => {
-    expect(await callerFor(services, tokenFor("bob", "globex")).auth.me()).toEqual({ sub: "bob", organizationId: "globex" });
+    expect(await callerFor(t.services, tokenFor("bob", "globex")).auth.me()).toEqual({ sub: "bob", organizationId: "globex" });
   });
 
   it("accepts a token from Kuark's issuer with extra claims", async () => {
     const token = rawToken({ ...valid, iat: now(), jti: "x", scope: "read" }, { expiresIn: 60 }, TEST_SECRET);
-    expect(await callerFor(services, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
+    expect(await callerFor(t.services, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
   });
 });

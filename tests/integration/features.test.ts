@@ -1,27 +1,14 @@
 /** Every feature procedure through `createCaller`, against a real database of the test's own. */
 import { TRPCError } from "@trpc/server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Services } from "../../server/trpc/context.js";
+import { describe, expect, it } from "vitest";
 import { createOrganizationRegistry } from "../../server/organizations.js";
 import { callerFor, makeServices, tokenFor } from "../support/app.js";
-import { createTestDatabase } from "../support/database.js";
-import type { TestDatabase } from "../support/database.js";
+import { useTestServices } from "../support/fixtures.js";
 
-let testDb: TestDatabase;
-let services: Services;
-let orgCounter = 0;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  services = makeServices(testDb.db);
-});
-afterAll(() => testDb?.drop());
+const t = useTestServices();
 
 /** A caller for a brand-new organization, so tests never see each other's rows. */
-function newOrg(sub = "alice") {
-  const org = `org-${process.pid}-${++orgCounter}`;
-  return { org, api: callerFor(services, tokenFor(sub, org)), as: (other: string) => callerFor(services, tokenFor(other, org)) };
-}
+const newOrg = (sub = "alice") => t.newOrg(sub);
 
 async function rejection(promise: Promise<unknown>): Promise<TRPCError> {
   const error = await promise.then(
@@ -94,17 +81,17 @@ describe("organizations", () => {
   it("are created on first use, also when many first requests race", async () => {
     const org = `race-${process.pid}`;
     // Separate registries: nothing remembered, so every call really reaches the database at once.
-    await Promise.all(Array.from({ length: 25 }, () => createOrganizationRegistry(services.db.prisma).ensure(org)));
-    const api = callerFor(makeServices(testDb.db), tokenFor("alice", org));
+    await Promise.all(Array.from({ length: 25 }, () => createOrganizationRegistry(t.services.db.prisma).ensure(org)));
+    const api = callerFor(makeServices(t.services.db), tokenFor("alice", org));
     const created = await Promise.all(Array.from({ length: 10 }, (_, i) => api.features.create({ name: `F${i}x` })));
     expect(created).toHaveLength(10);
-    expect(await services.db.prisma.organization.count({ where: { id: org } })).toBe(1);
+    expect(await t.services.db.prisma.organization.count({ where: { id: org } })).toBe(1);
   });
 
   it("a first request of an unseen organization succeeds for every procedure", async () => {
     const { api, org } = newOrg();
     await expect(api.features.list()).resolves.toMatchObject({ data: [], pagination: { total: 0 } });
-    expect(await services.db.prisma.organization.findUnique({ where: { id: org } })).not.toBeNull();
+    expect(await t.services.db.prisma.organization.findUnique({ where: { id: org } })).not.toBeNull();
   });
 });
 
@@ -135,7 +122,7 @@ describe("features.list", () => {
     await api.features.list(); // the organization's row now exists
     const at = new Date("2026-01-01T00:00:00Z");
     const ids = ["00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000003", "00000000-0000-4000-8000-000000000002"];
-    await services.db.prisma.feature.createMany({
+    await t.services.db.prisma.feature.createMany({
       data: ids.map((id) => ({ id, organizationId: org, name: `tie ${id.slice(-1)}`, createdById: "a", updatedById: "a", createdAt: at })),
     });
     const { data } = await api.features.list();
@@ -240,7 +227,7 @@ describe("features.byId, update, delete", () => {
     const kept = await api.features.create({ name: "Kept" });
     expect(await as("bob").features.delete({ id: feature.id })).toEqual({ id: feature.id });
 
-    const row = await services.db.prisma.feature.findUnique({ where: { id: feature.id } });
+    const row = await t.services.db.prisma.feature.findUnique({ where: { id: feature.id } });
     expect(row?.deletedAt).toBeInstanceOf(Date);
     expect(row?.updatedById).toBe("bob");
 

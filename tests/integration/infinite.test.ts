@@ -4,28 +4,15 @@
  */
 import { TRPCError } from "@trpc/server";
 import type { ZodError } from "zod";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Feature, FeatureInfiniteInput } from "../../server/contract/index.js";
 import { EXACT_COUNT_LIMIT } from "../../server/kit/listing.js";
-import type { Services } from "../../server/trpc/context.js";
-import { callerFor, makeServices, tokenFor } from "../support/app.js";
-import { createTestDatabase } from "../support/database.js";
-import type { TestDatabase } from "../support/database.js";
+import { callerFor } from "../support/app.js";
+import { useTestServices } from "../support/fixtures.js";
 
-let testDb: TestDatabase;
-let services: Services;
-let orgCounter = 0;
+const t = useTestServices();
 
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  services = makeServices(testDb.db);
-});
-afterAll(() => testDb?.drop());
-
-function newOrg() {
-  const org = `inf-${process.pid}-${++orgCounter}`;
-  return { org, api: callerFor(services, tokenFor("alice", org)) };
-}
+const newOrg = () => t.newOrg("alice");
 type Api = ReturnType<typeof newOrg>["api"];
 
 /**
@@ -34,8 +21,8 @@ type Api = ReturnType<typeof newOrg>["api"];
  */
 async function seed(org: string, count: number, options: { prefix?: string; sameInstant?: number; inactiveEvery?: number } = {}) {
   const { prefix = "Seeded", sameInstant = 1, inactiveEvery = 0 } = options;
-  await services.organizations.ensure(org);
-  await testDb.db.prisma.$executeRaw`
+  await t.services.organizations.ensure(org);
+  await t.services.db.prisma.$executeRaw`
     INSERT INTO features (id, organization_id, name, status, created_by_id, updated_by_id, created_at, updated_at)
     SELECT gen_random_uuid(), ${org}, ${prefix} || ' ' || i,
            CASE WHEN ${inactiveEvery}::int > 0 AND i % ${inactiveEvery}::int = 0 THEN 'INACTIVE'::"FeatureStatus" ELSE 'ACTIVE'::"FeatureStatus" END,
@@ -174,7 +161,7 @@ describe("features.infinite", () => {
   });
 
   it("requires a valid token", async () => {
-    const error = await callerFor(services, undefined)
+    const error = await callerFor(t.services, undefined)
       .features.infinite()
       .then(
         () => undefined,
@@ -192,7 +179,7 @@ describe("features.list count strategy", () => {
     expect(exact.pagination).toEqual({ page: 1, limit: 20, total: EXACT_COUNT_LIMIT, totalPages: EXACT_COUNT_LIMIT / 20, totalIsEstimate: false });
 
     await seed(org, 500, { prefix: "More" });
-    await testDb.db.prisma.$executeRawUnsafe("ANALYZE features");
+    await t.services.db.prisma.$executeRawUnsafe("ANALYZE features");
     const estimated = await api.features.list({ limit: 20 });
     expect(estimated.pagination.totalIsEstimate).toBe(true);
     // Never fewer than the rows counted before the count stopped; the planner's figure is near the truth.
