@@ -1,7 +1,6 @@
 /** The features contract: a feature's fields and rules; every procedure's schema comes from `resourceContract`. */
 import { z } from "zod";
 import { resourceContract, Text } from "./common.js";
-import type { KeysetCursor } from "./common.js";
 
 export const FeatureStatus = z.enum(["ACTIVE", "INACTIVE"]);
 export type FeatureStatus = z.infer<typeof FeatureStatus>;
@@ -19,25 +18,6 @@ export const featureContract = resourceContract({
 });
 
 /** A feature as it travels on the wire. Timestamps are ISO-8601 strings (plain JSON, no transformer). */
-export const Feature = featureContract.entity;
-export type Feature = z.infer<typeof Feature>;
-export const FeatureCreateInput = featureContract.createInput;
-export type FeatureCreateInput = z.input<typeof FeatureCreateInput>;
-export const FeatureListInput = featureContract.listInput;
-export type FeatureListInput = z.input<typeof FeatureListInput>;
-export const FeaturePage = featureContract.page;
-export type FeaturePage = z.infer<typeof FeaturePage>;
-export const FeatureInfiniteInput = featureContract.infiniteInput;
-export type FeatureInfiniteInput = z.input<typeof FeatureInfiniteInput>;
-export const FeatureInfinitePage = featureContract.infinitePage;
-export type FeatureInfinitePage = z.infer<typeof FeatureInfinitePage>;
-export const FeatureByIdInput = featureContract.byIdInput;
-export type FeatureByIdInput = z.input<typeof FeatureByIdInput>;
-export const FeatureUpdateInput = featureContract.updateInput;
-export type FeatureUpdateInput = z.input<typeof FeatureUpdateInput>;
-export const FeatureDeleteInput = featureContract.deleteInput;
-export type FeatureDeleteInput = z.input<typeof FeatureDeleteInput>;
-export const FeatureDeleteOutput = featureContract.deleteOutput;
-export type FeatureDeleteOutput = z.infer<typeof FeatureDeleteOutput>;
-/** Where a page of `features.infinite` starts. */
-export type FeatureCursor = KeysetCursor;
+export type Feature = z.infer<typeof featureContract.entity>;
+/** Input of `features.infinite`. */
+export type FeatureInfiniteInput = z.input<typeof featureContract.infiniteInput>;

@@ -3,21 +3,12 @@ import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
 import { createOrganizationRegistry } from "../../server/organizations.js";
 import { callerFor, makeServices, tokenFor } from "../support/app.js";
-import { useTestServices } from "../support/fixtures.js";
+import { rejection, useTestServices } from "../support/fixtures.js";
 
 const t = useTestServices();
 
 /** A caller for a brand-new organization, so tests never see each other's rows. */
 const newOrg = (sub = "alice") => t.newOrg(sub);
-
-async function rejection(promise: Promise<unknown>): Promise<TRPCError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  return error as TRPCError;
-}
 
 async function fieldErrorsOf(promise: Promise<unknown>) {
   const error = await rejection(promise);

@@ -3,21 +3,13 @@
  * organization A is invisible to organization B on every procedure, and B's attempts change nothing.
  * A resource cannot ship without passing this.
  */
-import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
 import { registeredResources } from "../../server/kit/registry.js";
-import { resourceApi, useTestServices } from "../support/fixtures.js";
+import { rejection, resourceApi, useTestServices } from "../support/fixtures.js";
 
 const t = useTestServices();
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  return (error as TRPCError).code;
-}
+const codeOf = async (promise: Promise<unknown>) => (await rejection(promise)).code;
 
 describe.each(registeredResources)("%s", (key, resource) => {
   it("a row of organization A is invisible to organization B on every procedure", async () => {

@@ -4,7 +4,8 @@
  * and seed factories for any registered resource.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll } from "vitest";
+import { TRPCError } from "@trpc/server";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { Config } from "../../server/config.js";
 import type { ResourceKey } from "../../server/resources/registry.js";
 import { resources } from "../../server/resources/registry.js";
@@ -14,6 +15,16 @@ import { callerFor, makeServices, startServer, tokenFor } from "./app.js";
 import type { RunningServer } from "./app.js";
 import { createTestDatabase } from "./database.js";
 import type { TestDatabase } from "./database.js";
+
+/** The TRPCError `promise` rejects with (the test fails if it resolves or rejects with anything else). */
+export async function rejection(promise: Promise<unknown>): Promise<TRPCError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TRPCError);
+  return error as TRPCError;
+}
 
 /** A row of any resource, as the API returns it. */
 export type Entity = { id: string; organizationId: string; createdAt: string; updatedAt: string } & Record<string, unknown>;

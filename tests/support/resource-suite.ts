@@ -4,13 +4,12 @@
  * organization isolation on every procedure, soft delete, paging (numbered and keyset), literal search,
  * equality filters, optimistic concurrency. `npm run generate` writes a test file that calls it.
  */
-import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
 import { resources } from "../../server/resources/registry.js";
 import type { ResourceKey } from "../../server/resources/registry.js";
 import { sqlIdentifier } from "../../server/kit/scope.js";
 import { Prisma } from "../../server/generated/prisma/client.js";
-import { resourceApi, useTestServices } from "./fixtures.js";
+import { rejection, resourceApi, useTestServices } from "./fixtures.js";
 import type { Entity } from "./fixtures.js";
 
 export interface ResourceSuiteSpec {
@@ -28,15 +27,6 @@ export interface ResourceSuiteSpec {
   update: Record<string, unknown>;
   /** Equality filters of list and infinite, with the values to try. */
   filters: Record<string, unknown[]>;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TRPCError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  return error as TRPCError;
 }
 
 export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): void {
