@@ -109,8 +109,10 @@ describe("npm run generate -- resource", () => {
     await npmRun(["typecheck"]);
     await npmRun(["lint"]);
     const tests = await inCopy("npx", ["vitest", "run", "tests/resources/gadgets.test.ts", "tests/integration/isolation.test.ts"]);
-    expect(tests.stdout).toMatch(/Tests\s+\S*\d+ passed/);
-    expect(tests.stdout).not.toMatch(/failed/);
+    // eslint-disable-next-line no-control-regex -- the runner's colour codes
+    const summary = tests.stdout.replace(/\u001b\[[0-9;]*m/g, "");
+    expect(summary).toMatch(/Tests\s+\d+ passed/);
+    expect(summary).not.toMatch(/failed/);
   }, 15 * MINUTES);
 
   it("is served by the service on the embedded database, which migrates itself, and listed by the panel", async () => {
@@ -155,7 +157,8 @@ describe("npm run generate -- resource", () => {
         "",
       ].join("\n"),
     );
-    await inCopy(process.execPath, ["client/build.mjs"]);
+    // From the client's folder, as `npm run build` runs it (esbuild resolves entries from the cwd it starts in).
+    await inCopy("npm", ["run", "build", "--prefix", "client"]);
     const declarations = await readFile(path.join(copy, "client/dist/index.d.ts"), "utf8");
     expect(declarations).toMatch(/gadgets: \{/);
     expect(declarations).not.toMatch(/from '(zod|@prisma|pino|express)/);
