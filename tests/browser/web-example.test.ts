@@ -169,7 +169,7 @@ describe.each(scenarios)("the example app, $name", ({ key, site: startSite }) =>
   it("creates, lists, searches, edits and deletes features through the example app, with no page error", async () => {
     // A page error (two copies of React: "Invalid hook call") ends the wait with the errors as its value.
     const firstRender = async () => (pageErrors.length > 0 ? pageErrors : await featureList().getByText("No features.").isVisible());
-    await expect.poll(firstRender, { timeout: 30_000 }).toBe(true);
+    await expect.poll(firstRender, { timeout: 20_000 }).toBe(true); // the dev server transforms on first load
 
     // A field message from the server's BAD_REQUEST, read from the error by the app.
     await createForm().getByLabel("Name").fill("x");
@@ -225,7 +225,7 @@ describe.each(scenarios)("the example app, $name", ({ key, site: startSite }) =>
     await expect.poll(() => featureList().getByText("(4 features)").isVisible()).toBe(true);
     await page.screenshot({ path: join(SCREENSHOTS, `${key}-3-deleted.png`), fullPage: true });
     expect(pageErrors).toEqual([]);
-  });
+  }, 120_000);
 });
 
 describe("the workspace install", () => {
