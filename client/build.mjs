@@ -5,6 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { build } from "esbuild";
 import { rollup } from "rollup";
 import { dts } from "rollup-plugin-dts";
@@ -17,7 +18,9 @@ const peers = Object.keys(peerDependencies);
 const isPeer = (id) => peers.some((peer) => id === peer || id.startsWith(`${peer}/`));
 const entries = { index: "src/index.ts", react: "src/react.ts" };
 
-execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"], { stdio: "inherit" });
+// Resolved, not a fixed path: in the workspace TypeScript is installed once, at the repository's root.
+const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+execFileSync(process.execPath, [tsc, "-p", "tsconfig.json"], { stdio: "inherit" });
 rmSync("dist", { recursive: true, force: true });
 
 await build({

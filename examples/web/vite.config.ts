@@ -1,11 +1,11 @@
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
 
+// In this repository the app is an npm workspace: `@kuark/features-client` links to ../../client, and react,
+// @tanstack/react-query and @trpc/* are installed once at the root, so the app and the client import the same
+// copies (two copies of React are the "Invalid hook call" blank page).
 export default defineConfig({
   plugins: [react()],
-  // `@kuark/features-client` is a symlink to ../../client (a `file:` dependency): resolve its imports (react,
-  // @tanstack/react-query, @trpc/*) from this app's node_modules, so there is one copy of each.
-  resolve: { preserveSymlinks: true },
   server: { port: 5173 },
   preview: { port: 4173 },
 });
