@@ -14,6 +14,8 @@ import type { Me } from "./contract/index.js";
 import type { Database } from "./db/database.js";
 import { createFeatureService } from "./features/feature.service.js";
 import type { Logger } from "./logger.js";
+import { createMetrics } from "./observability/metrics.js";
+import { requestLogProps } from "./observability/request-log.js";
 import { createRateLimiters } from "./http/rate-limit.js";
 import { trpcErrorBody } from "./http/trpc-error-body.js";
 import type { RedisClient } from "./http/rate-limit.js";
@@ -37,6 +39,7 @@ export function createServices(config: Config, db: Database, log: Logger, redis?
     }),
     features: createFeatureService(db.prisma),
     organizations: createOrganizationRegistry(db.prisma),
+    metrics: config.metrics.port > 0 ? createMetrics({ db, procedures: Object.keys(appRouter._def.procedures) }) : undefined,
   };
 }
 
@@ -58,6 +61,7 @@ export function createApp(services: Services, state: AppState = { draining: fals
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", trustProxyValue(config.trustProxy));
+  if (services.metrics) app.use(services.metrics.httpMiddleware);
   // While draining, every response closes its connection: keep-alive clients reconnect (to another
   // instance) instead of holding this one open past its shutdown.
   app.use((_req, res, next) => {
@@ -78,6 +82,7 @@ export function createApp(services: Services, state: AppState = { draining: fals
         return id;
       },
       autoLogging: { ignore: (req) => req.url?.startsWith("/health") ?? false },
+      customProps: (req) => requestLogProps(req, authenticatorOf(req as Request)),
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
@@ -133,7 +138,7 @@ export function createApp(services: Services, state: AppState = { draining: fals
       return undefined; // no valid token: only the IP limit applies, and the procedure answers 401
     }
   };
-  const rateLimiters = createRateLimiters({ config, organizationOf, redis: services.redis, log });
+  const rateLimiters = createRateLimiters({ config, organizationOf, redis: services.redis, log, onRefusal: services.metrics?.countRateLimitRefusal });
   if (rateLimiters.length > 0) app.use("/trpc", rateLimiters);
 
   app.use(
@@ -150,6 +155,7 @@ export function createApp(services: Services, state: AppState = { draining: fals
         authenticate: authenticatorOf(req),
       }),
       onError({ error, path, ctx }) {
+        services.metrics?.countTrpcError(path, error.code);
         if (error.code === "INTERNAL_SERVER_ERROR") {
           (ctx?.log ?? log).error({ err: error.cause ?? error, path, requestId: ctx?.requestId }, "unexpected error");
         }

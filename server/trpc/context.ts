@@ -5,6 +5,7 @@ import type { RedisClient } from "../http/rate-limit.js";
 import type { Database } from "../db/database.js";
 import type { FeatureService } from "../features/feature.service.js";
 import type { Logger } from "../logger.js";
+import type { Metrics } from "../observability/metrics.js";
 import type { OrganizationRegistry } from "../organizations.js";
 
 /** What lives as long as the process: built once in `createServices`, shared by every request. */
@@ -17,6 +18,8 @@ export interface Services {
   log: Logger;
   features: FeatureService;
   organizations: OrganizationRegistry;
+  /** Prometheus metrics; undefined when METRICS_PORT is 0. */
+  metrics?: Metrics | undefined;
 }
 
 /** Per request: the services plus what the request carries. */
