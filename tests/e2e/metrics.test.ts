@@ -4,7 +4,7 @@
  * PostgreSQL pool), and /metrics absent from the public port.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +13,7 @@ import { createTestDatabase, databaseKind } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
 import { parsePrometheusText, sampleValue } from "../support/prometheus-text.js";
 import type { Sample } from "../support/prometheus-text.js";
-import { startServiceProcess, stopServiceProcess } from "../support/service-process.js";
+import { projectRoot, startServiceProcess, stopServiceProcess } from "../support/service-process.js";
 import type { ServiceProcess } from "../support/service-process.js";
 
 const ORG_A = "metrics-org-a";
@@ -133,5 +133,14 @@ describe("/metrics on METRICS_PORT", () => {
 
   it("is not served on the public port", () => {
     expect(publicMetricsStatus).toBe(404);
+  });
+
+  it("serves every metric the Grafana dashboard (docs/grafana-dashboard.json) queries", async () => {
+    const dashboard = JSON.parse(await readFile(path.join(projectRoot, "docs/grafana-dashboard.json"), "utf8")) as { panels: { targets: { expr: string }[] }[] };
+    const queried = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => [...t.expr.matchAll(/\b((?:kuark|process|nodejs)_\w+?)(?:_bucket|_count)?\{/g)].map((m) => m[1]!))));
+    const served = new Set(samples.map((s) => s.name.replace(/_(bucket|count|sum)$/, "")));
+    const missing = [...queried].filter((name) => !served.has(name) && !(databaseKind === "embedded" && name.startsWith("kuark_db_pool_")));
+    expect(queried.size).toBeGreaterThan(8);
+    expect(missing).toEqual([]);
   });
 });
