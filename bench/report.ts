@@ -36,12 +36,35 @@ export interface ScaleRow {
   total: { value: number; estimate: boolean };
 }
 
+export interface ObservabilityRow {
+  /** metricsOff, metricsOn, tracingOn */
+  variant: string;
+  label: string;
+  endpoint: string;
+  /** Median of the rounds. */
+  requestsPerSec: number;
+  samples: number[];
+  latencyP50: number;
+  latencyP99: number;
+  errors: number;
+}
+
+export interface ObservabilityResults {
+  rounds: number;
+  connections: number;
+  rows: ObservabilityRow[];
+  otlpExports: number;
+  otlpBytes: number;
+}
+
 export interface BenchResults {
   date: string;
   mode: { quick: boolean; embedded: boolean };
   machine: { cpus: number; cpuModel: string; memoryBytes: number; node: string };
   settings: Record<string, unknown>;
   load: LoadResult[];
+  /** Absent in results written before the observability runs existed. */
+  observability?: ObservabilityResults;
   scale: ScaleRow[];
   captured: CapturedEndpoint[];
   elapsedSeconds: number;
@@ -167,8 +190,33 @@ function summary(results: BenchResults, files: { throughputSvg: string; scaleSvg
   lines.push(`| total count does not grow page 1 linearly | count stops at ${results.settings.exactCountLimit as number}; ${sizeLabel(last?.size)} rows: total ${last?.total.value ?? "?"} (estimate: ${last?.total.estimate ?? "?"}) | ${mark(growth(results, "page1") <= 2 && (last?.total.estimate ?? false))} |`);
   lines.push(`| service peak RSS under 128 connections <= 2x baseline | ${mib(rssService)} MiB vs ${mib(rssBaseline)} MiB = ${fixed(rssService / rssBaseline)}x | ${mark(rssService <= 2 * rssBaseline)} |`);
   lines.push(`| no errors under any load | ${errors} errors | ${mark(errors === 0)} |`);
+  const obs = results.observability;
+  const obsRow = (variant: string, endpoint: string) => obs?.rows.find((r) => r.variant === variant && r.endpoint === endpoint);
+  const costOf = (variant: string, endpoint: string) => 1 - (obsRow(variant, endpoint)?.requestsPerSec ?? Number.NaN) / (obsRow("metricsOff", endpoint)?.requestsPerSec ?? Number.NaN);
+  const pct = (n: number) => `${fixed(n * 100, 1)}%`;
+  if (obs) {
+    const metricsCost = Math.max(costOf("metricsOn", "byId"), costOf("metricsOn", "list"));
+    lines.push(`| metrics cost <= 5% of throughput (\`features.byId\`, \`features.list\`, 32 connections) | ${pct(costOf("metricsOn", "byId"))}, ${pct(costOf("metricsOn", "list"))} | ${mark(metricsCost <= 0.05)} |`);
+    lines.push(`| tracing cost (reported, no bound) | ${pct(costOf("tracingOn", "byId"))}, ${pct(costOf("tracingOn", "list"))} | – |`);
+  }
   if (quick || embedded) lines.push("", "Quick and embedded runs stop the scale part at 100k features, so their growth figures are 100k / 10k.");
   lines.push("");
+  if (obs) {
+    lines.push("## Observability cost");
+    lines.push("");
+    lines.push(
+      `The service alone at ${obs.connections} connections, with metrics off, on (the default) and with tracing on (every span exported over OTLP to a local receiver: ${obs.otlpExports} exports, ${mib(obs.otlpBytes)} MiB). Each figure is the median of ${obs.rounds} round(s), the variants alternating within each round. A negative cost is noise.`,
+    );
+    lines.push("");
+    lines.push("| variant | endpoint | req/s (median) | rounds | cost vs metrics off | p50 / p99 ms | errors |");
+    lines.push("| --- | --- | ---: | --- | ---: | ---: | ---: |");
+    for (const row of obs.rows) {
+      lines.push(
+        `| ${row.label} | ${row.endpoint} | ${row.requestsPerSec.toFixed(0)} | ${row.samples.map((s) => s.toFixed(0)).join(", ")} | ${row.variant === "metricsOff" ? "–" : pct(costOf(row.variant, row.endpoint))} | ${row.latencyP50} / ${row.latencyP99} | ${row.errors} |`,
+      );
+    }
+    lines.push("");
+  }
   lines.push("## Throughput: service vs raw baseline");
   lines.push("");
   lines.push(

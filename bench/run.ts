@@ -7,6 +7,7 @@
  * server, the load generator and PostgreSQL already share the cores.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:http";
 import type { ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -24,7 +25,7 @@ import { PrismaPGliteWithExtensions, createPGlite } from "../server/db/pglite.js
 import { applyMigrations } from "../server/db/schema-engine.js";
 import { PrismaClient } from "../server/generated/prisma/client.js";
 import { writeReport } from "./report.js";
-import type { BenchResults, CapturedEndpoint, LoadResult, ScaleRow, Target } from "./report.js";
+import type { BenchResults, CapturedEndpoint, LoadResult, ObservabilityResults, ScaleRow, Target } from "./report.js";
 import { freePort } from "../scripts/support/throwaway-postgres.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -154,8 +155,9 @@ async function waitUntilUp(url: string, child: ChildProcess) {
   throw new Error(`${url} did not come up`);
 }
 
-async function start(target: Target, capturedFile: string): Promise<Running> {
+async function start(target: Target, capturedFile: string, serviceEnv: NodeJS.ProcessEnv = {}): Promise<Running> {
   const port = await freePort();
+  const metricsPort = await freePort();
   const common = { ...process.env, PORT: String(port), DATABASE_POOL_SIZE: String(POOL_SIZE) };
   const child =
     target === "service"
@@ -171,6 +173,11 @@ async function start(target: Target, capturedFile: string): Promise<Running> {
             PANEL_ENABLED: "false",
             RATE_LIMIT_PER_IP: "0",
             RATE_LIMIT_PER_ORG: "0",
+            // Metrics on (the default), on a port of their own; tracing off unless serviceEnv says so.
+            METRICS_PORT: String(metricsPort),
+            METRICS_HOST: "127.0.0.1",
+            OTEL_EXPORTER_OTLP_ENDPOINT: "",
+            ...serviceEnv,
             ...(embedded ? { DATABASE_URL: "", PGLITE_DATA_DIR: pgliteDir } : { DATABASE_URL: databaseUrl }),
           },
           stdio: ["ignore", "ignore", "inherit"],
@@ -347,6 +354,73 @@ async function throughput(endpoints: EndpointSpec[], capturedFile: string): Prom
   return results;
 }
 
+/**
+ * The cost of observability: the same requests with metrics off (METRICS_PORT=0), on (the default), and
+ * with tracing on, exporting every span to a local OTLP receiver (this process: it reads and drops the
+ * bodies). Variants alternate within each round, and each figure is the median of the rounds, so a
+ * noisy neighbour on a shared machine hits all variants alike.
+ */
+async function observability(endpoints: EndpointSpec[]): Promise<ObservabilityResults> {
+  let exports = 0;
+  let exportedBytes = 0;
+  const receiver = createServer((req, res) => {
+    req.on("data", (chunk: Buffer) => (exportedBytes += chunk.length));
+    req.on("end", () => {
+      exports++;
+      res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+  const variants = [
+    { key: "metricsOff", label: "metrics off (METRICS_PORT=0)", env: { METRICS_PORT: "0" } },
+    { key: "metricsOn", label: "metrics on (default)", env: {} },
+    { key: "tracingOn", label: "metrics and tracing on (OTLP http/protobuf to a local receiver)", env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl } },
+  ];
+  const measured = endpoints.filter((e) => e.key === "byId" || e.key === "list");
+  const rounds = quick ? 1 : 3;
+  const samples = new Map<string, LoadResult[]>();
+  try {
+    for (let round = 0; round < rounds; round++) {
+      // Rotate the order each round: no variant always runs first (cold) or last.
+      const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
+      for (const variant of order) {
+        const running = await start("service", "", variant.env);
+        for (const endpoint of measured) {
+          const result = await drive<Omit<LoadResult, "target" | "endpoint" | "label" | "connections" | "peakRssBytes">>(
+            "load.mjs",
+            { url: running.url + endpoint.path, method: "GET", headers: { authorization: `Bearer ${token}` }, connections: 32, warmup: WARMUP_S, duration: DURATION_S },
+            running.pid,
+          );
+          const key = `${variant.key}/${endpoint.key}`;
+          samples.set(key, [...(samples.get(key) ?? []), { target: "service", endpoint: endpoint.key, label: variant.label, connections: 32, ...result }]);
+          log(`observability round ${round + 1}/${rounds} ${variant.key.padEnd(10)} ${endpoint.key.padEnd(6)} c= 32: ${result.requestsPerSec.toFixed(0).padStart(6)} req/s, p50 ${result.latencyP50} ms, p99 ${result.latencyP99} ms, errors ${result.errors}`);
+        }
+        await running.stop();
+      }
+    }
+  } finally {
+    await new Promise((resolve) => receiver.close(resolve));
+  }
+  const rows = [...samples.entries()].map(([key, runs]) => {
+    const [variant, endpoint] = key.split("/") as [string, string];
+    const sorted = [...runs].sort((a, b) => a.requestsPerSec - b.requestsPerSec);
+    const middle = sorted[Math.floor(sorted.length / 2)]!;
+    return {
+      variant,
+      label: variants.find((v) => v.key === variant)!.label,
+      endpoint,
+      requestsPerSec: middle.requestsPerSec,
+      samples: runs.map((r) => r.requestsPerSec),
+      latencyP50: middle.latencyP50,
+      latencyP99: middle.latencyP99,
+      errors: runs.reduce((n, r) => n + r.errors, 0),
+    };
+  });
+  log(`observability: the OTLP receiver got ${exports} exports (${(exportedBytes / 2 ** 20).toFixed(1)} MiB)`);
+  return { rounds, connections: 32, rows, otlpExports: exports, otlpBytes: exportedBytes };
+}
+
 async function median(times: number, work: () => Promise<unknown>): Promise<number> {
   const samples: number[] = [];
   for (let i = 0; i < times; i++) {
@@ -442,6 +516,7 @@ try {
   log(`captured ${captured.reduce((n, e) => n + e.statements.length, 0)} statements from Prisma's query log`);
 
   const load = await throughput(endpoints, capturedFile);
+  const observabilityResults = await observability(endpoints);
   const scaleRows = await scale();
   const results: BenchResults = {
     date: new Date().toISOString(),
@@ -449,6 +524,7 @@ try {
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "", memoryBytes: os.totalmem(), node: process.version },
     settings: { connections: CONNECTIONS, warmupSeconds: WARMUP_S, durationSeconds: DURATION_S, poolSize: POOL_SIZE, benchOrgRows: BENCH_ORG_ROWS, searchTerm: SEARCH_TERM, exactCountLimit: EXACT_COUNT_LIMIT },
     load,
+    observability: observabilityResults,
     scale: scaleRows,
     captured,
     elapsedSeconds: (Date.now() - started) / 1000,

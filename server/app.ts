@@ -10,6 +10,7 @@ import helmet from "helmet";
 import { pinoHttp } from "pino-http";
 import { headerAuthenticator } from "./auth/token.js";
 import type { Me } from "./contract/index.js";
+import { requestLogProps } from "./observability/request-log.js";
 import { createRateLimiters } from "./http/rate-limit.js";
 import { trpcErrorBody } from "./http/trpc-error-body.js";
 import { createPanelRouter } from "./panel/panel.router.js";
@@ -35,6 +36,7 @@ export function createApp(services: Services, state: AppState = { draining: fals
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", trustProxyValue(config.trustProxy));
+  if (services.metrics) app.use(services.metrics.httpMiddleware);
   // While draining, every response closes its connection: keep-alive clients reconnect (to another
   // instance) instead of holding this one open past its shutdown.
   app.use((_req, res, next) => {
@@ -55,6 +57,7 @@ export function createApp(services: Services, state: AppState = { draining: fals
         return id;
       },
       autoLogging: { ignore: (req) => req.url?.startsWith("/health") ?? false },
+      customProps: (req) => requestLogProps(req, authenticatorOf(req as Request)),
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
@@ -110,7 +113,7 @@ export function createApp(services: Services, state: AppState = { draining: fals
       return undefined; // no valid token: only the IP limit applies, and the procedure answers 401
     }
   };
-  const rateLimiters = createRateLimiters({ config, organizationOf, redis: services.redis, log });
+  const rateLimiters = createRateLimiters({ config, organizationOf, redis: services.redis, log, onRefusal: services.metrics?.countRateLimitRefusal });
   if (rateLimiters.length > 0) app.use("/trpc", rateLimiters);
 
   app.use(
@@ -123,6 +126,7 @@ export function createApp(services: Services, state: AppState = { draining: fals
         // pino-http has set both id and log (its genReqId above returns a string).
         createContext(services, { requestId: req.id as string, log: req.log, authenticate: authenticatorOf(req) }),
       onError({ error, path, ctx }) {
+        services.metrics?.countTrpcError(path, error.code);
         if (error.code === "INTERNAL_SERVER_ERROR") {
           (ctx?.log ?? log).error({ err: error.cause ?? error, path, requestId: ctx?.requestId }, "unexpected error");
         }

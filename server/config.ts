@@ -17,6 +17,10 @@ function isRsaPublicKey(pem: string): boolean {
   }
 }
 
+/** headersTimeout stays this much above keepAliveTimeout (see server/http/server-timeouts.ts). */
+export const HEADERS_TIMEOUT_MARGIN_MS = 1_000;
+export const headersTimeoutFor = (keepAliveTimeoutMs: number) => keepAliveTimeoutMs + HEADERS_TIMEOUT_MARGIN_MS;
+
 const LogLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
 const EnvSchema = z
@@ -59,6 +63,13 @@ const EnvSchema = z
       .optional(),
     /** Unset: the developer panel at /panel is on everywhere but in production. */
     PANEL_ENABLED: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).optional(),
+    /** Prometheus metrics on a listener of their own; 0 turns metrics off entirely. */
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+    METRICS_HOST: z.string().min(1).optional(),
+    /** Above the 60 s idle timeout of common load balancers, so the balancer closes idle connections first. */
+    KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1).default(65_000),
+    /** Node's default; 0 for none. */
+    REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).default(300_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.SECRET_KEY && !env.JWT_PUBLIC_KEY) {
@@ -66,6 +77,12 @@ const EnvSchema = z
     }
     if (env.NODE_ENV === "production" && env.SECRET_KEY === DEV_SECRET_KEY) {
       ctx.addIssue({ code: "custom", path: ["SECRET_KEY"], message: "must not be the development key in production" });
+    }
+    if (env.REQUEST_TIMEOUT_MS > 0 && env.REQUEST_TIMEOUT_MS <= headersTimeoutFor(env.KEEP_ALIVE_TIMEOUT_MS)) {
+      ctx.addIssue({ code: "custom", path: ["REQUEST_TIMEOUT_MS"], message: `must be 0 or above KEEP_ALIVE_TIMEOUT_MS + ${HEADERS_TIMEOUT_MARGIN_MS}` });
+    }
+    if (env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+      ctx.addIssue({ code: "custom", path: ["METRICS_PORT"], message: "must differ from PORT: metrics are never served on the public port" });
     }
   });
 
@@ -113,6 +130,17 @@ export interface Config {
   };
   /** The developer panel at /panel (server/panel); its dev-token endpoint never exists in production. */
   panelEnabled: boolean;
+  metrics: {
+    /** 0: no metrics at all (no listener, no per-request recording). */
+    port: number;
+    host: string | undefined;
+  };
+  http: {
+    /** How long an idle keep-alive connection stays open. */
+    keepAliveTimeoutMs: number;
+    /** How long receiving a whole request may take; 0 for no limit. */
+    requestTimeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -160,6 +188,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       publicKey: e.JWT_PUBLIC_KEY,
     },
     panelEnabled: e.PANEL_ENABLED ? e.PANEL_ENABLED === "true" : e.NODE_ENV !== "production",
+    metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST },
+    http: { keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS, requestTimeoutMs: e.REQUEST_TIMEOUT_MS },
   };
 }
 

@@ -7,6 +7,9 @@ import { ConfigError, loadConfig } from "./config.js";
 import type { Config } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { connectRedis } from "./http/redis.js";
+import { applyServerTimeouts } from "./http/server-timeouts.js";
+import { startMetricsServer } from "./observability/metrics.js";
+import { startTracing, tracing } from "./observability/tracing.js";
 import { createLogger } from "./logger.js";
 
 let config: Config;
@@ -22,11 +25,23 @@ if (config.usingDevSecret) {
   log.warn("SECRET_KEY is not set: using the built-in DEVELOPMENT key. Anyone can forge tokens. Never run like this in production.");
 }
 
+// Before the server exists: OpenTelemetry (only when configured) patches http for it.
+await startTracing(process.env, log);
 const db = await openDatabase(config, log);
 const redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : undefined;
 const state: AppState = { draining: false };
-const app = createApp(createServices(config, db, log, redis), state);
+const services = createServices(config, db, log, redis);
+const app = createApp(services, state);
+// Metrics on their own listener, never the public port; it fails the start like the main listener.
+const metricsServer = services.metrics
+  ? await startMetricsServer(services.metrics, config.metrics, log).catch((error: Error) => {
+      log.fatal({ err: error }, "cannot listen for metrics");
+      process.exit(1);
+    })
+  : undefined;
+if (metricsServer) log.info({ port: new URL(metricsServer.url).port }, `metrics on ${metricsServer.url}`);
 const server = app.listen(config.port, config.host ?? "::");
+applyServerTimeouts(server, config);
 await new Promise<void>((resolve, reject) => {
   server.once("listening", resolve);
   server.once("error", reject);
@@ -56,6 +71,8 @@ async function shutdown(signal: string) {
   await new Promise<void>((resolve) => server.once("close", () => resolve()));
   await db.close();
   await redis?.quit().catch(() => {});
+  await metricsServer?.close();
+  await tracing.shutdown?.().catch((error: unknown) => log.warn({ err: error }, "tracing: spans not flushed"));
   log.info("stopped");
   process.exit(0);
 }

@@ -5,7 +5,9 @@ import type { RedisClient } from "./http/rate-limit.js";
 import { createResourceServices } from "./kit/registry.js";
 import { createOrgData } from "./kit/scope.js";
 import type { Logger } from "./logger.js";
+import { createMetrics } from "./observability/metrics.js";
 import { createOrganizationRegistry } from "./organizations.js";
+import { appRouter } from "./trpc/router.js";
 import type { Services } from "./trpc/context.js";
 
 /** Builds what lives as long as the process; the resources' services see the database only through the org scope. */
@@ -24,5 +26,7 @@ export function createServices(config: Config, db: Database, log: Logger, redis?
     }),
     resources: createResourceServices(createOrgData(db.prisma)),
     organizations: createOrganizationRegistry(db.prisma),
+    // The procedure names are the metrics' label values: an unknown path is counted as "unknown", never as itself.
+    metrics: config.metrics.port > 0 ? createMetrics({ db, procedures: Object.keys(appRouter._def.procedures) }) : undefined,
   };
 }

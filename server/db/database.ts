@@ -4,6 +4,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
@@ -12,9 +13,18 @@ import { applyMigrations } from "./schema-engine.js";
 
 export type { PrismaClient };
 
+/** The connection pool's live counts (node-postgres `Pool`), for metrics. */
+export interface PoolStats {
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+}
+
 export interface Database {
   prisma: PrismaClient;
   kind: "postgres" | "embedded";
+  /** PostgreSQL only: the pool. Embedded PGlite is one in-process connection, with no pool. */
+  pool?: PoolStats | undefined;
   /** Resolves when the database answers a trivial query within `timeoutMs`; rejects otherwise. */
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -36,19 +46,20 @@ export interface PostgresOptions {
  */
 export function connectPostgres(url: string, options: PostgresOptions): Database {
   const { poolSize, connectTimeoutMs = 5_000, statementTimeoutMs = 10_000, log } = options;
-  const adapter = new PrismaPg(
-    {
-      connectionString: url,
-      max: poolSize,
-      connectionTimeoutMillis: connectTimeoutMs,
-      ...(statementTimeoutMs > 0 && { statement_timeout: statementTimeoutMs }),
-    },
-    {
-      onPoolError: (err) => log?.warn({ err }, "database: idle connection lost"),
-      onConnectionError: (err) => log?.warn({ err }, "database: connection error"),
-    },
-  );
-  return wrap(new PrismaClient({ adapter }), "postgres", async () => {});
+  // The pool is made here and handed to the adapter (PrismaPg accepts a pg.Pool), so its counts can be
+  // read for metrics; the adapter still ends it when Prisma disconnects (disposeExternalPool).
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: connectTimeoutMs,
+    ...(statementTimeoutMs > 0 && { statement_timeout: statementTimeoutMs }),
+  });
+  const adapter = new PrismaPg(pool, {
+    disposeExternalPool: true,
+    onPoolError: (err) => log?.warn({ err }, "database: idle connection lost"),
+    onConnectionError: (err) => log?.warn({ err }, "database: connection error"),
+  });
+  return { ...wrap(new PrismaClient({ adapter }), "postgres", async () => {}), pool };
 }
 
 /**

@@ -20,11 +20,13 @@ interface Options {
   organizationOf: (req: Request) => string | undefined;
   redis?: RedisClient | undefined;
   log: Logger;
+  /** Told of every refusal, by the limit that refused (metrics). */
+  onRefusal?: ((limit: "ip" | "org") => void) | undefined;
 }
 
 const tooManyRequests = (message: string) => trpcErrorBody("TOO_MANY_REQUESTS", 429, message);
 
-export function createRateLimiters({ config, organizationOf: orgOf, redis, log }: Options): RequestHandler[] {
+export function createRateLimiters({ config, organizationOf: orgOf, redis, log, onRefusal }: Options): RequestHandler[] {
   const { windowMs, perIp, perOrg, prefix: keyPrefix } = config.rateLimit;
   const store = (prefix: string): Store | undefined =>
     redis
@@ -51,6 +53,7 @@ export function createRateLimiters({ config, organizationOf: orgOf, redis, log }
         store: store("ip"),
         handler: (req, res) => {
           log.warn({ ip: req.ip }, "rate limit: too many requests from one IP");
+          onRefusal?.("ip");
           res.status(429).json(tooManyRequests("Too many requests from this address; retry later"));
         },
       }),
@@ -67,6 +70,7 @@ export function createRateLimiters({ config, organizationOf: orgOf, redis, log }
         keyGenerator: (req) => orgOf(req) ?? "",
         handler: (req, res) => {
           log.warn({ organizationId: orgOf(req) }, "rate limit: too many requests for one organization");
+          onRefusal?.("org");
           res.status(429).json(tooManyRequests("Too many requests for this organization; retry later"));
         },
       }),

@@ -5,6 +5,7 @@ import type { RedisClient } from "../http/rate-limit.js";
 import type { Database } from "../db/database.js";
 import type { ResourceServices } from "../kit/registry.js";
 import type { Logger } from "../logger.js";
+import type { Metrics } from "../observability/metrics.js";
 import type { OrganizationRegistry } from "../organizations.js";
 
 /** What lives as long as the process: built once in `createServices`, shared by every request. */
@@ -19,6 +20,8 @@ export interface Services {
   /** One org-scoped service per registered resource (`resources.features`). */
   resources: ResourceServices;
   organizations: OrganizationRegistry;
+  /** Prometheus metrics; undefined when METRICS_PORT is 0. */
+  metrics?: Metrics | undefined;
 }
 
 /** Per request: what resolvers see (services, never the raw database) plus what the request carries. */
@@ -28,6 +31,8 @@ export interface Context {
   log: Logger;
   resources: ResourceServices;
   organizations: OrganizationRegistry;
+  /** Per-procedure timings (undefined when METRICS_PORT is 0). */
+  metrics?: Metrics | undefined;
   requestId: string;
   /** The caller of this request's `Authorization` header (see `headerAuthenticator`); only `orgProcedure` asks. */
   authenticate: () => Me;
@@ -40,6 +45,7 @@ export function createContext(services: Services, request: { requestId: string; 
     log: request.log ?? services.log,
     resources: services.resources,
     organizations: services.organizations,
+    metrics: services.metrics,
     requestId: request.requestId,
     authenticate: request.authenticate,
   };

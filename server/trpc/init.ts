@@ -4,6 +4,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import type { FieldErrors } from "../contract/index.js";
+import { observeProcedure } from "../observability/procedure.js";
 import type { Context } from "./context.js";
 import { toTRPCError } from "./errors.js";
 
@@ -50,7 +51,10 @@ const errorConversion = t.middleware(async ({ next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(errorConversion);
+/** Duration and outcome per procedure (metrics) and a span named by its path (tracing), when on. */
+const observed = t.middleware(({ ctx, path, type, next }) => observeProcedure(ctx.metrics, path, type, next));
+
+export const publicProcedure = t.procedure.use(observed).use(errorConversion);
 
 /**
  * Requires a valid bearer token; the organization comes from its verified `organization_id` claim and

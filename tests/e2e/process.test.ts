@@ -53,7 +53,15 @@ describe("configuration", () => {
       accessTokenExpireMinutes: 1440,
       allowedOrigins: ["http://localhost:3000"],
       logLevel: "info",
+      metrics: { port: 9464, host: undefined },
+      http: { keepAliveTimeoutMs: 65_000, requestTimeoutMs: 300_000 },
     });
+  });
+
+  it("refuses metrics on the public port and a request timeout below the keep-alive timeout", () => {
+    expect(() => parseConfig({ PORT: "8080", METRICS_PORT: "8080" })).toThrow(/METRICS_PORT: must differ from PORT/);
+    expect(() => parseConfig({ REQUEST_TIMEOUT_MS: "60000" })).toThrow(/REQUEST_TIMEOUT_MS/);
+    expect(parseConfig({ METRICS_PORT: "0", REQUEST_TIMEOUT_MS: "0" })).toMatchObject({ metrics: { port: 0 }, http: { requestTimeoutMs: 0 } });
   });
 
   it("parses lists and numbers", () => {

@@ -117,7 +117,7 @@ describe("npm run generate -- resource", () => {
 
   it("is served by the service on the embedded database, which migrates itself, and listed by the panel", async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), "kuark-generate-data-"));
-    const service = await startServiceProcess({ PGLITE_DATA_DIR: dataDir }, copy);
+    const service = await startServiceProcess({ PGLITE_DATA_DIR: dataDir }, { cwd: copy });
     try {
       await expectGadgetsServed(service.url);
       const panel = (await (await fetch(`${service.url}/panel/procedures.json`)).json()) as { procedures: { path: string }[] };
@@ -134,7 +134,7 @@ describe("npm run generate -- resource", () => {
     try {
       const migrated = await inCopy("npm", ["run", "-s", "db:migrate"], { ...cleanEnv(), DATABASE_URL: database.url });
       expect(migrated.stdout).toContain("add_gadgets");
-      const service = await startServiceProcess({ DATABASE_URL: database.url }, copy);
+      const service = await startServiceProcess({ DATABASE_URL: database.url }, { cwd: copy });
       try {
         await expectGadgetsServed(service.url);
       } finally {

@@ -7,6 +7,7 @@ import type { AppState } from "../../server/app.js";
 import { parseConfig } from "../../server/config.js";
 import type { Config } from "../../server/config.js";
 import type { Database } from "../../server/db/database.js";
+import { applyServerTimeouts } from "../../server/http/server-timeouts.js";
 import { createLogger } from "../../server/logger.js";
 import type { Logger } from "../../server/logger.js";
 import { headerAuthenticator, signAccessToken } from "../../server/auth/token.js";
@@ -65,10 +66,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts the real Express app on an ephemeral loopback port. */
+/** Starts the real Express app on an ephemeral loopback port, with the HTTP timeouts `main.ts` applies. */
 export async function startServer(services: Services): Promise<RunningServer> {
   const state: AppState = { draining: false };
   const server = createApp(services, state).listen(0, "127.0.0.1");
+  applyServerTimeouts(server, services.config);
   await new Promise<void>((resolve) => server.once("listening", resolve));
   const { port } = server.address() as AddressInfo;
   return {
