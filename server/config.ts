@@ -59,6 +59,8 @@ const EnvSchema = z
       .optional(),
     /** Unset: the developer panel at /panel is on everywhere but in production. */
     PANEL_ENABLED: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).optional(),
+    /** Unset: the OpenAPI document (/api/v1/openapi.json) and /docs are on everywhere but in production. */
+    DOCS_ENABLED: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.SECRET_KEY && !env.JWT_PUBLIC_KEY) {
@@ -113,6 +115,8 @@ export interface Config {
   };
   /** The developer panel at /panel (server/panel); its dev-token endpoint never exists in production. */
   panelEnabled: boolean;
+  /** The REST API's OpenAPI document and its interactive reference at /docs (server/rest). */
+  docsEnabled: boolean;
 }
 
 export class ConfigError extends Error {
@@ -160,6 +164,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       publicKey: e.JWT_PUBLIC_KEY,
     },
     panelEnabled: e.PANEL_ENABLED ? e.PANEL_ENABLED === "true" : e.NODE_ENV !== "production",
+    docsEnabled: e.DOCS_ENABLED ? e.DOCS_ENABLED === "true" : e.NODE_ENV !== "production",
   };
 }
 

@@ -113,13 +113,15 @@ export type FeatureInfinitePage = z.infer<typeof FeatureInfinitePage>;
 export const FeatureByIdInput = z.strictObject({ id: FeatureId });
 export type FeatureByIdInput = z.input<typeof FeatureByIdInput>;
 
+/**
+ * Optimistic concurrency: the `updatedAt` the caller last read. When the row has changed since, the
+ * update is refused with CONFLICT and changes nothing. (Also the REST surface's `expected_updated_at`.)
+ */
+export const ExpectedUpdatedAt = z.iso.datetime({ error: "must be an ISO-8601 timestamp (the updatedAt last read)" });
+
 export const FeatureUpdateInput = z.strictObject({
   id: FeatureId,
-  /**
-   * Optimistic concurrency: the `updatedAt` the caller last read. When the feature has changed since,
-   * the update is refused with CONFLICT and changes nothing.
-   */
-  expectedUpdatedAt: z.iso.datetime({ error: "must be an ISO-8601 timestamp (a Feature's updatedAt)" }).optional(),
+  expectedUpdatedAt: ExpectedUpdatedAt.optional(),
   data: z
     .strictObject({
       name: FeatureName.optional(),

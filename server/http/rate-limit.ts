@@ -10,7 +10,7 @@ import { RedisStore } from "rate-limit-redis";
 import type { RedisClientType } from "redis";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
-import { trpcErrorBody } from "./trpc-error-body.js";
+import type { Refuse } from "./refusal.js";
 
 export type RedisClient = Pick<RedisClientType, "sendCommand">;
 
@@ -20,11 +20,11 @@ interface Options {
   organizationOf: (req: Request) => string | undefined;
   redis?: RedisClient | undefined;
   log: Logger;
+  /** Answers a 429 in the shape of the API the request was for. */
+  refuse: Refuse;
 }
 
-const tooManyRequests = (message: string) => trpcErrorBody("TOO_MANY_REQUESTS", 429, message);
-
-export function createRateLimiters({ config, organizationOf: orgOf, redis, log }: Options): RequestHandler[] {
+export function createRateLimiters({ config, organizationOf: orgOf, redis, log, refuse }: Options): RequestHandler[] {
   const { windowMs, perIp, perOrg, prefix: keyPrefix } = config.rateLimit;
   const store = (prefix: string): Store | undefined =>
     redis
@@ -51,7 +51,7 @@ export function createRateLimiters({ config, organizationOf: orgOf, redis, log }
         store: store("ip"),
         handler: (req, res) => {
           log.warn({ ip: req.ip }, "rate limit: too many requests from one IP");
-          res.status(429).json(tooManyRequests("Too many requests from this address; retry later"));
+          refuse(req, res, "TOO_MANY_REQUESTS", "Too many requests from this address; retry later");
         },
       }),
     );
@@ -67,7 +67,7 @@ export function createRateLimiters({ config, organizationOf: orgOf, redis, log }
         keyGenerator: (req) => orgOf(req) ?? "",
         handler: (req, res) => {
           log.warn({ organizationId: orgOf(req) }, "rate limit: too many requests for one organization");
-          res.status(429).json(tooManyRequests("Too many requests for this organization; retry later"));
+          refuse(req, res, "TOO_MANY_REQUESTS", "Too many requests for this organization; retry later");
         },
       }),
     );
