@@ -153,7 +153,7 @@ export function buildOpenApiDocument(resources: RestResource[], options: OpenApi
         tags,
         security,
         parameters: [idParameter],
-        responses: { "200": { description: `The ${name.toLowerCase()}`, content: json(REF(name)) }, ...notFound, ...COMMON_ERRORS },
+        responses: { "200": { description: `The ${name.toLowerCase()}`, content: json(REF(name)) }, ...notFound, "422": BODY_ERRORS["422"], ...COMMON_ERRORS },
       },
       put: updateOperation("update", "Change the fields given (a partial update)"),
       patch: updateOperation("patch", "Change the fields given (the same as PUT)"),
@@ -163,7 +163,7 @@ export function buildOpenApiDocument(resources: RestResource[], options: OpenApi
         tags,
         security,
         parameters: [idParameter],
-        responses: { "204": { description: "Deleted; no body" }, ...notFound, ...COMMON_ERRORS },
+        responses: { "204": { description: "Deleted; no body" }, ...notFound, "422": BODY_ERRORS["422"], ...COMMON_ERRORS },
       },
     };
   }

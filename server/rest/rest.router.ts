@@ -65,9 +65,16 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
         }
       };
 
-    /** The path's id; one that cannot be an id (not a UUID) is a 404, as the old service answered it. */
+    /**
+     * The path's id. Text with a NUL character is bad input everywhere (422, as on tRPC); any other
+     * string that cannot be an id (not a UUID) is a 404, as the old service answered it.
+     */
     const idOf = (req: Request): string => {
-      const parsed = idSchema.safeParse(req.params.id);
+      const raw = req.params.id;
+      if (typeof raw === "string" && raw.includes("\u0000")) {
+        throw new RestError(422, [{ loc: ["path", "id"], msg: "must not contain NUL characters", type: "custom" }]);
+      }
+      const parsed = idSchema.safeParse(raw);
       if (!parsed.success) throw notFound(resource.name);
       return parsed.data as string;
     };
