@@ -3,7 +3,7 @@
  * served by this process (no CDN), reading the document at `openApiUrl`.
  *
  * Why swagger-ui-dist: it is the FastAPI service's own /docs page (the same UI its users know), a
- * prebuilt bundle with no build step, maintained by SmartBear. Only the two files the page loads are
+ * prebuilt bundle with no build step, maintained by SmartBear. Only the files the page loads are
  * served, plus a small initializer of ours, so the page runs no inline script.
  */
 import { createRequire } from "node:module";
@@ -14,6 +14,7 @@ const require = createRequire(import.meta.url);
 const ASSETS: Record<string, { file: string; type: string }> = {
   "/swagger-ui.css": { file: require.resolve("swagger-ui-dist/swagger-ui.css"), type: "text/css" },
   "/swagger-ui-bundle.js": { file: require.resolve("swagger-ui-dist/swagger-ui-bundle.js"), type: "text/javascript" },
+  "/favicon-32x32.png": { file: require.resolve("swagger-ui-dist/favicon-32x32.png"), type: "image/png" },
 };
 
 /**
@@ -37,6 +38,7 @@ const page = (base: string) => `<!doctype html>
   <meta charset="utf-8">
   <title>Kuark Features service: REST API</title>
   <meta name="viewport" content="width=device-width, initial-scale=1">
+  <link rel="icon" type="image/png" href="${base}/favicon-32x32.png">
   <link rel="stylesheet" href="${base}/swagger-ui.css">
 </head>
 <body>
