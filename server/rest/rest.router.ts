@@ -12,6 +12,7 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { ExpectedUpdatedAt } from "../contract/index.js";
 import type { Me } from "../contract/index.js";
 import type { Actor } from "../features/feature.service.js";
+import { bodyTooLargeMessage } from "../http/refusal.js";
 import type { Services } from "../trpc/context.js";
 import { toSnakeKeys } from "./case.js";
 import { invalidCredentials, notAuthenticated, notFound, RestError, restErrorOf } from "./errors.js";
@@ -160,7 +161,7 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
       sendRestError(res, new RestError(422, [{ loc: ["body"], msg: "JSON decode error", type: "json_invalid" }]));
     } else if (error.type === "entity.too.large") {
       res.setHeader("connection", "close");
-      sendRestError(res, new RestError(413, `Request body is larger than ${services.config.maxBodyBytes} bytes`));
+      sendRestError(res, new RestError(413, bodyTooLargeMessage(services.config.maxBodyBytes)));
     } else if (error.status && error.status >= 400 && error.status < 500) {
       sendRestError(res, new RestError(error.status, error.message ?? "Bad request"));
     } else {
