@@ -237,6 +237,7 @@ function summary(results: BenchResults, files: { throughputSvg: string; scaleSvg
     );
   }
   lines.push("");
+  lines.push(...restVersusTrpc(results));
   lines.push("## Scale: one organization of growing size");
   lines.push("");
   lines.push(
@@ -274,6 +275,48 @@ function summary(results: BenchResults, files: { throughputSvg: string; scaleSvg
   lines.push("");
   lines.push(...causes(results));
   return lines.join("\n");
+}
+
+/**
+ * The REST routes against their tRPC counterparts, same service run, same reads. Target: REST no slower;
+ * counted as met when REST's throughput is at least 95% of tRPC's at every connection count (runs on this
+ * shared 2-core machine differ by about that much from one to the next).
+ */
+function restVersusTrpc(results: BenchResults): string[] {
+  const pairs = [
+    ["restList", "list", "GET /api/v1/features vs features.list (page 1)"],
+    ["restById", "byId", "GET /api/v1/features/{id} vs features.byId"],
+  ] as const;
+  const connections = [...new Set(results.load.map((r) => r.connections))].sort((a, b) => a - b);
+  const lines = [
+    "## REST vs tRPC",
+    "",
+    "The REST routes (server/rest) call the same services as the tRPC procedures; the difference is the surface: snake_case mapping and FastAPI errors vs the tRPC adapter.",
+    "",
+    "| reads | conn | REST req/s | tRPC req/s | REST / tRPC | REST p50 / p99 ms | tRPC p50 / p99 ms |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  let met = true;
+  let unmeasured = 0;
+  for (const [rest, trpc, label] of pairs) {
+    for (const c of connections) {
+      const r = find(results, "service", rest, c);
+      const t = find(results, "service", trpc, c);
+      if (!r || !t) continue;
+      const share = r.requestsPerSec / t.requestsPerSec;
+      // A side that completed no request in the window (an overloaded machine) says nothing either way.
+      if (r.requestsPerSec > 0 && t.requestsPerSec > 0) met &&= share >= 0.95;
+      else unmeasured++;
+      lines.push(`| ${label} | ${c} | ${r.requestsPerSec.toFixed(0)} | ${t.requestsPerSec.toFixed(0)} | ${fixed(share)} | ${r.latencyP50} / ${r.latencyP99} | ${t.latencyP50} / ${t.latencyP99} |`);
+    }
+  }
+  lines.push(
+    "",
+    `REST no slower than tRPC (at least 0.95 of its throughput at every connection count): ${mark(met)}` +
+      (unmeasured > 0 ? ` (${unmeasured} row(s) where one side completed no request are left out).` : "."),
+    "",
+  );
+  return lines;
 }
 
 /** Where the per-request time goes, from the layer probes of this run, and what was found and removed. */

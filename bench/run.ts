@@ -263,6 +263,9 @@ function endpointsFor(byIdId: string): EndpointSpec[] {
     list("listSearch", `features.list search "${SEARCH_TERM}"`, { page: 1, limit: 20, search: SEARCH_TERM }),
     list("listStatus", "features.list status INACTIVE", { page: 1, limit: 20, status: "INACTIVE" }),
     { key: "byId", label: "features.byId", method: "GET", path: query("features.byId", { id: byIdId }), kind: "byId", input: { id: byIdId } },
+    // The REST routes of the same reads (same services, same SQL), measured against their tRPC counterparts.
+    { key: "restList", label: "GET /api/v1/features (REST list page 1)", method: "GET", path: "/api/v1/features?page=1&limit=20", kind: "list", input: { page: 1, limit: 20 } },
+    { key: "restById", label: "GET /api/v1/features/{id} (REST read)", method: "GET", path: `/api/v1/features/${byIdId}`, kind: "byId", input: { id: byIdId } },
     // Last, so that the rows it adds never change what the reads above see.
     {
       key: "create",

@@ -1,5 +1,6 @@
 /**
- * The HTTP surface: health checks, CORS, the tRPC API under /trpc, and the developer panel under /panel.
+ * The HTTP surface: health checks, CORS, the tRPC API under /trpc, the REST API under /api/v1 (with its
+ * OpenAPI document and /docs), and the developer panel under /panel.
  */
 import { randomUUID } from "node:crypto";
 import * as trpcExpress from "@trpc/server/adapters/express";
@@ -12,13 +13,20 @@ import { headerAuthenticator } from "./auth/token.js";
 import type { Me } from "./contract/index.js";
 import { requestLogProps } from "./observability/request-log.js";
 import { createRateLimiters } from "./http/rate-limit.js";
-import { trpcErrorBody } from "./http/trpc-error-body.js";
+import { declaredBodyLimit, refusalFor } from "./http/refusal.js";
 import { createPanelRouter } from "./panel/panel.router.js";
+import { createDocsRouter } from "./rest/docs.router.js";
+import { buildOpenApiDocument } from "./rest/openapi.js";
+import { restResources } from "./rest/resources.js";
+import { createRestRouter } from "./rest/rest.router.js";
 import { createContext } from "./trpc/context.js";
 import type { Context, Services } from "./trpc/context.js";
 import { appRouter } from "./trpc/router.js";
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
+/** Where the REST API is mounted; /trpc and it share the body limit, the rate limits and the authenticator. */
+const REST_BASE = "/api/v1";
+const API_PATHS = ["/trpc", REST_BASE];
 
 /** TRUST_PROXY: "true"/"false", a hop count, or Express's names and address lists ("loopback", "10.0.0.0/8"). */
 function trustProxyValue(value: string): boolean | number | string {
@@ -86,16 +94,9 @@ export function createApp(services: Services, state: AppState = { draining: fals
 
   app.use(cors({ origin: config.allowedOrigins, maxAge: 600 }));
 
-  // A declared body over the limit is refused before a byte of it is read; tRPC's maxBodySize below
-  // catches bodies that do not declare their length (chunked).
-  app.use("/trpc", (req, res, next) => {
-    if (Number(req.headers["content-length"] ?? 0) > config.maxBodyBytes) {
-      res.setHeader("connection", "close");
-      res.status(413).json(trpcErrorBody("PAYLOAD_TOO_LARGE", 413, `Request body is larger than ${config.maxBodyBytes} bytes`));
-      return;
-    }
-    next();
-  });
+  // 413 and 429 are answered in the shape of the API the request was for.
+  const refuse = refusalFor(REST_BASE);
+  app.use(API_PATHS, declaredBodyLimit(config.maxBodyBytes, refuse));
   // One authenticator per request, shared by the per-organization rate limit and orgProcedure.
   const authenticators = new WeakMap<object, () => Me>();
   const authenticatorOf = (req: Request): (() => Me) => {
@@ -113,8 +114,8 @@ export function createApp(services: Services, state: AppState = { draining: fals
       return undefined; // no valid token: only the IP limit applies, and the procedure answers 401
     }
   };
-  const rateLimiters = createRateLimiters({ config, organizationOf, redis: services.redis, log, onRefusal: services.metrics?.countRateLimitRefusal });
-  if (rateLimiters.length > 0) app.use("/trpc", rateLimiters);
+  const rateLimiters = createRateLimiters({ config, organizationOf, redis: services.redis, log, refuse, onRefusal: services.metrics?.countRateLimitRefusal });
+  if (rateLimiters.length > 0) app.use(API_PATHS, rateLimiters);
 
   app.use(
     "/trpc",
@@ -133,6 +134,10 @@ export function createApp(services: Services, state: AppState = { draining: fals
       },
     }),
   );
+
+  const openApiDocument = config.docsEnabled ? buildOpenApiDocument(restResources, { basePath: REST_BASE }) : undefined;
+  app.use(REST_BASE, createRestRouter({ services, resources: restResources, authenticatorOf, openApiDocument }));
+  app.use("/docs", createDocsRouter({ config, openApiUrl: `${REST_BASE}/openapi.json` }));
 
   app.use("/panel", createPanelRouter({ router: appRouter, config, trpcPath: "/trpc", log }));
 

@@ -70,6 +70,8 @@ const EnvSchema = z
     KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1).default(65_000),
     /** Node's default; 0 for none. */
     REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).default(300_000),
+    /** Unset: the OpenAPI document (/api/v1/openapi.json) and /docs are on everywhere but in production. */
+    DOCS_ENABLED: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.SECRET_KEY && !env.JWT_PUBLIC_KEY) {
@@ -141,6 +143,8 @@ export interface Config {
     /** How long receiving a whole request may take; 0 for no limit. */
     requestTimeoutMs: number;
   };
+  /** The REST API's OpenAPI document and its interactive reference at /docs (server/rest). */
+  docsEnabled: boolean;
 }
 
 export class ConfigError extends Error {
@@ -190,6 +194,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     panelEnabled: e.PANEL_ENABLED ? e.PANEL_ENABLED === "true" : e.NODE_ENV !== "production",
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST },
     http: { keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS, requestTimeoutMs: e.REQUEST_TIMEOUT_MS },
+    docsEnabled: e.DOCS_ENABLED ? e.DOCS_ENABLED === "true" : e.NODE_ENV !== "production",
   };
 }
 

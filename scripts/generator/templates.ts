@@ -111,7 +111,6 @@ export function contractFile(spec: ResourceSpec, command: string): string {
     ...enums,
     `export const ${spec.singular}Contract = resourceContract({`,
     `  path: "${spec.key}",`,
-    `  name: "${spec.model}",`,
     "  create: {",
     ...spec.fields.map((f) => `    ${f.name}: ${inputRule(spec, f)},`),
     "  },",

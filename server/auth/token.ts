@@ -7,9 +7,19 @@ import jwt from "jsonwebtoken";
 import { z } from "zod";
 import type { Me } from "../contract/index.js";
 
+/**
+ * An identifier claim the database can store and index: PostgreSQL text cannot hold NUL, so a well-signed
+ * token carrying one (or a `sub` too long for the audit columns) is invalid credentials, not a 500.
+ */
+const Identifier = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((value) => !value.includes("\u0000"));
+
 const Claims = z.object({
-  sub: z.string().min(1),
-  organization_id: z.string().min(1).max(200),
+  sub: Identifier,
+  organization_id: Identifier,
   exp: z.number(),
   role: z.string().optional(),
   email: z.string().optional(),

@@ -31,6 +31,12 @@ export const FieldInput = {
   datetime: () => z.iso.datetime({ offset: true, error: "must be an ISO-8601 timestamp with a time zone" }).transform((value) => new Date(value)),
 };
 
+/**
+ * Optimistic concurrency: the `updatedAt` the caller last read. When the row has changed since, the
+ * update is refused with CONFLICT and changes nothing. (Also the REST surface's `expected_updated_at`.)
+ */
+export const ExpectedUpdatedAt = z.iso.datetime({ error: "must be an ISO-8601 timestamp (the updatedAt last read)" });
+
 /** A resource's id. */
 export const ResourceId = () => z.uuid({ error: "must be a UUID" });
 
@@ -102,8 +108,6 @@ type Optionalized<T extends Shape> = { [K in keyof T]: z.ZodOptional<T[K]> };
 export interface ResourceContractSpec<TCreate extends Shape, TOutput extends Shape, TFilters extends Shape> {
   /** The router key, `features`: it names procedures in messages (`features.infinite`). */
   path: string;
-  /** The entity's name, `Feature`, for messages. */
-  name: string;
   /** The create input's fields, each with its rules; optional ones end in `.optional()`. */
   create: TCreate;
   /** The same fields as the entity returns them. */
@@ -149,20 +153,28 @@ export function resourceContract<TCreate extends Shape, TOutput extends Shape, T
   /** `nextCursor` is null after the last page. */
   const infinitePage = z.object({ items: z.array(entity), nextCursor: z.string().nullable() });
   const byIdInput = z.strictObject({ id: ResourceId() });
-  const updateInput = z.strictObject({
-    id: ResourceId(),
-    /**
-     * Optimistic concurrency: the `updatedAt` the caller last read. When the row has changed since,
-     * the update is refused with CONFLICT and changes nothing.
-     */
-    expectedUpdatedAt: z.iso.datetime({ error: `must be an ISO-8601 timestamp (a ${spec.name}'s updatedAt)` }).optional(),
-    data: z
-      .strictObject(updateData)
-      .refine((data) => Object.values(data).some((value) => value !== undefined), "must change at least one field"),
-  });
+  const updateDataObject = z
+    .strictObject(updateData)
+    .refine((data) => Object.values(data).some((value) => value !== undefined), "must change at least one field");
+  const updateInput = z.strictObject({ id: ResourceId(), expectedUpdatedAt: ExpectedUpdatedAt.optional(), data: updateDataObject });
   const deleteOutput = z.object({ id: z.uuid() });
 
-  return { entity, createInput, listInput, page, infiniteInput, infinitePage, byIdInput, updateInput, deleteInput: byIdInput, deleteOutput };
+  return {
+    entity,
+    createInput,
+    listInput,
+    page,
+    infiniteInput,
+    infinitePage,
+    byIdInput,
+    updateInput,
+    deleteInput: byIdInput,
+    deleteOutput,
+    /** The `data` of an update: every field optional, at least one given (REST's PUT/PATCH body). */
+    updateData: updateDataObject,
+    /** The list input's object, without its default (REST's query parameters). */
+    listObject,
+  };
 }
 
 /** What any resource's contract provides (`resourceContract` builds one), seen without its fields. */
@@ -177,4 +189,6 @@ export interface ResourceContract {
   updateInput: z.ZodType<{ id: string; expectedUpdatedAt?: string | undefined; data: Record<string, unknown> }>;
   deleteInput: z.ZodType<{ id: string }>;
   deleteOutput: z.ZodType<{ id: string }>;
+  updateData: z.ZodObject;
+  listObject: z.ZodObject;
 }

@@ -10,7 +10,7 @@ import { RedisStore } from "rate-limit-redis";
 import type { RedisClientType } from "redis";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
-import { trpcErrorBody } from "./trpc-error-body.js";
+import type { Refuse } from "./refusal.js";
 
 export type RedisClient = Pick<RedisClientType, "sendCommand">;
 
@@ -22,11 +22,11 @@ interface Options {
   log: Logger;
   /** Told of every refusal, by the limit that refused (metrics). */
   onRefusal?: ((limit: "ip" | "org") => void) | undefined;
+  /** Answers a 429 in the shape of the API the request was for. */
+  refuse: Refuse;
 }
 
-const tooManyRequests = (message: string) => trpcErrorBody("TOO_MANY_REQUESTS", 429, message);
-
-export function createRateLimiters({ config, organizationOf: orgOf, redis, log, onRefusal }: Options): RequestHandler[] {
+export function createRateLimiters({ config, organizationOf: orgOf, redis, log, onRefusal, refuse }: Options): RequestHandler[] {
   const { windowMs, perIp, perOrg, prefix: keyPrefix } = config.rateLimit;
   const store = (prefix: string): Store | undefined =>
     redis
@@ -54,7 +54,7 @@ export function createRateLimiters({ config, organizationOf: orgOf, redis, log, 
         handler: (req, res) => {
           log.warn({ ip: req.ip }, "rate limit: too many requests from one IP");
           onRefusal?.("ip");
-          res.status(429).json(tooManyRequests("Too many requests from this address; retry later"));
+          refuse(req, res, "TOO_MANY_REQUESTS", "Too many requests from this address; retry later");
         },
       }),
     );
@@ -71,7 +71,7 @@ export function createRateLimiters({ config, organizationOf: orgOf, redis, log, 
         handler: (req, res) => {
           log.warn({ organizationId: orgOf(req) }, "rate limit: too many requests for one organization");
           onRefusal?.("org");
-          res.status(429).json(tooManyRequests("Too many requests for this organization; retry later"));
+          refuse(req, res, "TOO_MANY_REQUESTS", "Too many requests for this organization; retry later");
         },
       }),
     );

@@ -33,6 +33,10 @@ const rejected: Array<[string, string | undefined]> = [
   ["no organization_id", rawToken({ sub: "alice" }, { expiresIn: 60 })],
   ["an empty organization_id", rawToken({ sub: "alice", organization_id: "" }, { expiresIn: 60 })],
   ["a numeric organization_id", rawToken({ sub: "alice", organization_id: 7 }, { expiresIn: 60 })],
+  // Well signed, but text PostgreSQL cannot store (a 500 before) or a sub too long for the audit columns.
+  ["a NUL in organization_id", rawToken({ sub: "alice", organization_id: "acme\u0000" }, { expiresIn: 60 })],
+  ["a NUL in sub", rawToken({ sub: "al\u0000ice", organization_id: "acme" }, { expiresIn: 60 })],
+  ["a sub over 200 characters", rawToken({ sub: "a".repeat(201), organization_id: "acme" }, { expiresIn: 60 })],
 ];
 
 describe("orgProcedure refuses", () => {

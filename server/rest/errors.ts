@@ -1,0 +1,58 @@
+/**
+ * Errors on the REST surface, in the FastAPI service's shapes: `{ "detail": "..." }`, and for bad input
+ * `{ "detail": [{ "loc", "msg", "type" }] }` (422). Domain and database errors get their status from the
+ * one mapping tRPC uses (`toTRPCError`), so both surfaces answer a fault with the same status.
+ */
+import { TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import { z } from "zod";
+import { toTRPCError } from "../trpc/errors.js";
+
+/** Every REST error but a validation error. */
+export const HTTPError = z.object({ detail: z.string() });
+export type HTTPError = z.infer<typeof HTTPError>;
+
+/** One bad field: where (`["body", "name"]`, `["query", "limit"]`), what is wrong, and its kind. */
+export const ValidationError = z.object({
+  loc: z.array(z.union([z.string(), z.number().int()])),
+  msg: z.string(),
+  type: z.string(),
+});
+export type ValidationError = z.infer<typeof ValidationError>;
+
+/** A 422: every bad field of the request at once. */
+export const HTTPValidationError = z.object({ detail: z.array(ValidationError) });
+export type HTTPValidationError = z.infer<typeof HTTPValidationError>;
+
+/** An error the REST layer answers as it is: status, `detail`, and headers. */
+export class RestError extends Error {
+  override name = "RestError";
+  constructor(
+    readonly status: number,
+    readonly detail: string | ValidationError[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(typeof detail === "string" ? detail : "Request validation failed");
+  }
+}
+
+export const notAuthenticated = () => new RestError(401, "Not authenticated", { "WWW-Authenticate": "Bearer" });
+export const invalidCredentials = () => new RestError(401, "Invalid authentication credentials", { "WWW-Authenticate": "Bearer" });
+export const notFound = (resourceName: string) => new RestError(404, `${resourceName} not found`);
+
+/**
+ * The REST answer to anything a handler threw. `expected` is false for what only a bug explains: the
+ * caller logs those, and in production their message stays in the log.
+ */
+export function restErrorOf(cause: unknown, options: { resourceName: string; production: boolean }): { error: RestError; expected: boolean } {
+  if (cause instanceof RestError) return { error: cause, expected: true };
+  const mapped = toTRPCError(cause) ?? (cause instanceof TRPCError ? cause : undefined);
+  if (mapped && mapped.code !== "INTERNAL_SERVER_ERROR") {
+    const status = getHTTPStatusCodeFromError(mapped);
+    // Whatever said "not found" (a NotFoundError, Prisma's P2025), the old service's words for it.
+    const detail = mapped.code === "NOT_FOUND" ? `${options.resourceName} not found` : mapped.message;
+    return { error: new RestError(status, detail), expected: true };
+  }
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return { error: new RestError(500, options.production ? "Internal server error" : message), expected: false };
+}

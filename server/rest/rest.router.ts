@@ -1,0 +1,174 @@
+/**
+ * The REST API under /api/v1: the FastAPI service's routes and wire (snake_case, `detail` errors) for
+ * every resource in `restResources`, on the same services the tRPC procedures call.
+ *
+ * Why not trpc-to-openapi (3.x, peer zod-openapi 5): it exposes each procedure with the procedure's own
+ * camelCase schemas and tRPC's error shape, while the clients of the old service need snake_case and
+ * FastAPI's `detail`; mapping both ways around it would be more code than these routes, which are
+ * derived from the same zod contract (see case.ts, validation.ts, openapi.ts).
+ */
+import express from "express";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { ExpectedUpdatedAt } from "../contract/index.js";
+import type { Me } from "../contract/index.js";
+import type { Actor } from "../kit/scope.js";
+import { bodyTooLargeMessage } from "../http/refusal.js";
+import type { Services } from "../trpc/context.js";
+import { toSnakeKeys } from "./case.js";
+import { invalidCredentials, notAuthenticated, notFound, RestError, restErrorOf } from "./errors.js";
+import type { RestResource, RestService } from "./resource.js";
+import { parseSnake } from "./validation.js";
+
+export interface RestRouterOptions {
+  services: Services;
+  resources: RestResource[];
+  /** The request's one authenticator (shared with the per-organization rate limit). */
+  authenticatorOf: (req: Request) => () => Me;
+  /** Set: `GET /openapi.json` answers this document. */
+  openApiDocument?: object | undefined;
+}
+
+/** Writes a RestError as the old service did: its status, its headers, `{ "detail": ... }`. */
+export function sendRestError(res: Response, error: RestError): void {
+  res.set(error.headers).status(error.status).json({ detail: error.detail });
+}
+
+const UPDATE_EXTRA = { expectedUpdatedAt: ExpectedUpdatedAt.optional() };
+
+export function createRestRouter(options: RestRouterOptions): express.Router {
+  const { services, resources, authenticatorOf } = options;
+  const production = services.config.nodeEnv === "production";
+  const rest = express.Router();
+  rest.use(express.json({ limit: services.config.maxBodyBytes }));
+
+  if (options.openApiDocument) {
+    const document = options.openApiDocument;
+    rest.get("/openapi.json", (_req, res) => {
+      res.json(document);
+    });
+  }
+
+  for (const resource of resources) {
+    const service = resource.service(services);
+    const idSchema = resource.schemas.entity.shape.id;
+    if (!idSchema) throw new Error(`REST resource ${resource.name}: its entity has no id`);
+
+    /** Authenticates, then runs `handle`; anything it throws is answered in the REST shape. */
+    const route =
+      (handle: (req: Request, res: Response, actor: Actor, service: RestService) => Promise<void>): RequestHandler =>
+      async (req, res) => {
+        try {
+          await handle(req, res, await actorOf(req), service);
+        } catch (cause) {
+          const { error, expected } = restErrorOf(cause, { resourceName: resource.name, production });
+          if (!expected) req.log.error({ err: cause, requestId: req.id }, "unexpected error");
+          sendRestError(res, error);
+        }
+      };
+
+    /**
+     * The path's id. Text with a NUL character is bad input everywhere (422, as on tRPC); any other
+     * string that cannot be an id (not a UUID) is a 404, as the old service answered it.
+     */
+    const idOf = (req: Request): string => {
+      const raw = req.params.id;
+      if (typeof raw === "string" && raw.includes("\u0000")) {
+        throw new RestError(422, [{ loc: ["path", "id"], msg: "must not contain NUL characters", type: "custom" }]);
+      }
+      const parsed = idSchema.safeParse(raw);
+      if (!parsed.success) throw notFound(resource.name);
+      return parsed.data as string;
+    };
+
+    const collection = `/${resource.path}`;
+    const item = `/${resource.path}/:id`;
+
+    rest.post(
+      collection,
+      route(async (req, res, actor, svc) => {
+        const { data } = parseSnake(resource.schemas.createInput, req.body, { location: "body" });
+        res.status(201).json(toSnakeKeys(await svc.create(actor, data)));
+      }),
+    );
+
+    rest.get(
+      collection,
+      route(async (req, res, actor, svc) => {
+        const { data } = parseSnake(resource.schemas.listInput, req.query, { location: "query" });
+        res.json(toSnakeKeys(await svc.list(actor, data as { page: number; limit: number })));
+      }),
+    );
+
+    rest.get(
+      item,
+      route(async (req, res, actor, svc) => {
+        const id = idOf(req);
+        res.json(toSnakeKeys(await svc.byId(actor, id)));
+      }),
+    );
+
+    // The old service's PUT was a partial update; PATCH is the same call.
+    const update = route(async (req, res, actor, svc) => {
+      const id = idOf(req);
+      const { data, extra } = parseSnake(resource.schemas.updateData, req.body, { location: "body", extra: UPDATE_EXTRA });
+      res.json(toSnakeKeys(await svc.update(actor, id, data, extra.expectedUpdatedAt)));
+    });
+    rest.put(item, update);
+    rest.patch(item, update);
+
+    rest.delete(
+      item,
+      route(async (req, res, actor, svc) => {
+        await svc.softDelete(actor, idOf(req));
+        res.status(204).end();
+      }),
+    );
+
+    for (const [path, methods] of [
+      [collection, "GET, POST"],
+      [item, "GET, PUT, PATCH, DELETE"],
+    ] as const) {
+      rest.all(path, (_req, res) => {
+        res.setHeader("Allow", methods);
+        sendRestError(res, new RestError(405, "Method Not Allowed"));
+      });
+    }
+  }
+
+  /**
+   * The caller, from the verified bearer token (the same verification as tRPC's orgProcedure), with
+   * the organization's row created on first use, as orgProcedure does.
+   */
+  async function actorOf(req: Request): Promise<Actor> {
+    if (req.headers.authorization === undefined) throw notAuthenticated();
+    let me: Me;
+    try {
+      me = authenticatorOf(req)();
+    } catch {
+      throw invalidCredentials();
+    }
+    await services.organizations.ensure(me.organizationId);
+    return { sub: me.sub, organizationId: me.organizationId };
+  }
+
+  rest.use((_req, res) => {
+    sendRestError(res, new RestError(404, "Not Found"));
+  });
+
+  // Bodies express.json() refuses: malformed JSON is bad input (422, as FastAPI answers it), never a 500.
+  rest.use((error: { status?: number; type?: string; message?: string }, req: Request, res: Response, _next: NextFunction) => {
+    if (error.type === "entity.parse.failed") {
+      sendRestError(res, new RestError(422, [{ loc: ["body"], msg: "JSON decode error", type: "json_invalid" }]));
+    } else if (error.type === "entity.too.large") {
+      res.setHeader("connection", "close");
+      sendRestError(res, new RestError(413, bodyTooLargeMessage(services.config.maxBodyBytes)));
+    } else if (error.status && error.status >= 400 && error.status < 500) {
+      sendRestError(res, new RestError(error.status, error.message ?? "Bad request"));
+    } else {
+      req.log.error({ err: error, requestId: req.id }, "unexpected error");
+      sendRestError(res, new RestError(500, production ? "Internal server error" : (error.message ?? "Internal server error")));
+    }
+  });
+
+  return rest;
+}
