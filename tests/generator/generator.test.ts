@@ -145,15 +145,29 @@ describe("npm run generate -- resource", () => {
     }
   }, 5 * MINUTES);
 
-  it("is typed by the client package built from the copy", async () => {
+  it("is typed by the client package built from the copy, nested routers included", async () => {
+    // The same resource also mounted three levels deep (`lab.inner.gadgets`), as nested routers are.
+    const routerFile = path.join(copy, "server/trpc/router.ts");
+    const router = await readFile(routerFile, "utf8");
+    await writeFile(
+      routerFile,
+      router
+        .replace("  ...resourceRouters(),", "  ...resourceRouters(),\n  lab: router({ inner: router({ gadgets: resourceRouter(resources.gadgets) }) }),")
+        .replace('import { orgProcedure, router } from "./init.js";', 'import { orgProcedure, router } from "./init.js";\nimport { resourceRouter } from "../kit/router.js";\nimport { resources } from "../resources/registry.js";'),
+    );
     // A consumer of the package's own source: it typechecks only if the client derives the new resource's types.
     await writeFile(
       path.join(copy, "client/src/gadgets-check.ts"),
       [
-        'import type { ResourceTypes, RouterInputs } from "./public-types.js";',
+        'import type { TRPCClient } from "@trpc/client";',
+        'import type { AppRouter, ResourceTypes, RouterInputs } from "./public-types.js";',
         'export const title: ResourceTypes<"gadgets">["Entity"]["title"] = "Gizmo";',
         'export const tier: Exclude<RouterInputs["gadgets"]["list"], void | undefined>["tier"] = "pro";',
         'export const released: ResourceTypes<"gadgets">["Entity"]["releasedAt"] = null;',
+        "declare const client: TRPCClient<AppRouter>;",
+        'export const nested = () => client.lab.inner.gadgets.list.query({ tier: "basic", search: "giz" }).then((page) => page.data[0]?.title);',
+        "// @ts-expect-error -- not a tier",
+        'export const wrong = () => client.lab.inner.gadgets.list.query({ tier: "gold" });',
         "",
       ].join("\n"),
     );
@@ -161,6 +175,7 @@ describe("npm run generate -- resource", () => {
     await inCopy("npm", ["run", "build", "--prefix", "client"]);
     const declarations = await readFile(path.join(copy, "client/dist/index.d.ts"), "utf8");
     expect(declarations).toMatch(/gadgets: \{/);
+    expect(declarations).toMatch(/inner: \{/);
     expect(declarations).not.toMatch(/from '(zod|@prisma|pino|express)/);
   }, 5 * MINUTES);
 });
@@ -178,4 +193,20 @@ async function expectGadgetsServed(url: string): Promise<void> {
   const listed = await fetch(`${url}/trpc/gadgets.list?input=${encodeURIComponent(JSON.stringify({ tier: "pro", search: "giz" }))}`, { headers });
   const page = (await listed.json()) as { result: { data: { data: { title: string }[] } } };
   expect(page.result.data.data.map((g) => g.title)).toEqual(["Gizmo"]);
+
+  // The REST API and its document serve it too, in snake_case.
+  const rest = await fetch(`${url}/api/v1/gadgets`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ title: "Widget", stock: 1, active: false, tier: "basic", released_at: "2026-03-01T12:00:00Z" }),
+  });
+  expect(rest.status).toBe(201);
+  expect(await rest.json()).toMatchObject({ title: "Widget", released_at: "2026-03-01T12:00:00.000Z", organization_id: "org-generated" });
+  const restList = (await (await fetch(`${url}/api/v1/gadgets?active=false`, { headers })).json()) as { data: { title: string }[] };
+  expect(restList.data.map((g) => g.title)).toEqual(["Widget"]);
+  const invalid = await fetch(`${url}/api/v1/gadgets`, { method: "POST", headers, body: JSON.stringify({ title: "X", stock: 1.5, active: true, tier: "basic" }) });
+  expect(invalid.status).toBe(422);
+  expect(((await invalid.json()) as { detail: { loc: string[] }[] }).detail.map((d) => d.loc)).toEqual([["body", "stock"]]);
+  const document = (await (await fetch(`${url}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
+  expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(["/api/v1/gadgets", "/api/v1/gadgets/{id}"]));
 }
