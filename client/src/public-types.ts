@@ -55,7 +55,7 @@ export type RouterInputs = inferRouterInputs<AppRouter>;
 /** Every procedure's output, by path: `RouterOutputs["features"]["byId"]`. */
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 
-/** The router keys of the resources (`"features"`, and every resource registered or generated since). */
+/** The router keys of the resources (`"features"`, and every resource registered since, by hand or by `npm run generate`). */
 export type ResourceKey = {
   [K in keyof RouterOutputs]: RouterOutputs[K] extends { byId: unknown; list: unknown; infinite: unknown } ? K : never;
 }[keyof RouterOutputs];
