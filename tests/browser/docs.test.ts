@@ -3,15 +3,14 @@
  * listed, the page has no errors (CSP violations included), and no request leaves the service.
  */
 import { mkdirSync } from "node:fs";
-import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeServices, startServer, testConfig, tokenFor } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
+import { launchChromium } from "../support/browser.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = "test-results/docs";
 
 let testDb: TestDatabase;
@@ -25,10 +24,7 @@ const requested: string[] = [];
 beforeAll(async () => {
   testDb = await createTestDatabase();
   server = await startServer(makeServices(testDb.db, { config: testConfig({ NODE_ENV: "development" }) }));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on("pageerror", (error) => pageErrors.push(error.message));

@@ -10,7 +10,6 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import * as trpcExpress from "@trpc/server/adapters/express";
 import express from "express";
-import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from "vitest";
 import { createPanelRouter } from "../../server/panel/panel.router.js";
@@ -21,8 +20,8 @@ import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
 import { routerWithEcho } from "../support/extended-router.js";
+import { launchChromium } from "../support/browser.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = "test-results/panel";
 
 let testDb: TestDatabase;
@@ -35,10 +34,7 @@ beforeAll(async () => {
   testDb = await createTestDatabase();
   services = makeServices(testDb.db, { config: testConfig({ NODE_ENV: "development" }) });
   server = await startServer(services);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
 });
 afterAll(async () => {

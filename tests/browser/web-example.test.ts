@@ -21,7 +21,6 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
-import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/support/throwaway-postgres.js";
@@ -30,8 +29,8 @@ import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
 import { buildLock, clientDir, installedPackageDir, packClient, repositoryRoot, sh } from "../client/packed-client.js";
+import { launchChromium } from "../support/browser.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = join(repositoryRoot, "test-results", "web-example");
 const CONTENT_TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
 const appDir = join(repositoryRoot, "examples", "web");
@@ -132,10 +131,7 @@ describe.each(scenarios)("the example app, $name", ({ key, site: startSite }) =>
     testDb = await createTestDatabase();
     server = await startServer(makeServices(testDb.db, { config: testConfig({ ALLOWED_ORIGINS: site.origin }) }));
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
     page.on("pageerror", (error) => pageErrors.push(`${error.name}: ${error.message}`));
     page.on("console", (message) => {
