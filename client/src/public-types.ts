@@ -16,30 +16,45 @@ import type { AppRouter as ServerRouter } from "../../server/trpc/router.js";
 /** Compile-time only: "a value of type T", so `typeof` of the result is T written out in full. */
 declare function typeOf<T>(): T;
 
-/** A router record as the client sees it: procedures as they are, nested routers (`projects.environments`) likewise, at any depth. */
+/** Deeper than five levels, a nested router's record goes through this alias (see `clientView`). */
 type ClientRecord<TRecord> = { [K in keyof TRecord]: TRecord[K] extends AnyTRPCProcedure ? TRecord[K] : ClientRecord<TRecord[K]> };
 
 /**
  * The server's router with its root context type (Prisma client, logger, config: what a request handler gets)
  * replaced by `object`: a client never uses it, and it must not be part of the published types.
+ *
+ * The record is mapped inline, five levels deep (`projects.environments.keys.list` is four): a declaration
+ * file prints a type alias with its arguments, and a nested router's argument carries the server's context
+ * and zod schemas, so only inline mapped types come out as plain object types. `ClientRecord` takes over
+ * past five levels, typed the same but printed with server types.
  */
-declare function clientView<TRouter extends ServerRouter>(): TRPCBuiltRouter<
+declare function clientView<TRouter extends ServerRouter, R = TRouter["_def"]["record"]>(): TRPCBuiltRouter<
   {
     ctx: object;
     meta: TRouter["_def"]["_config"]["$types"]["meta"];
     errorShape: TRouter["_def"]["_config"]["$types"]["errorShape"];
     transformer: TRouter["_def"]["_config"]["$types"]["transformer"];
   },
-  // Two levels are written out inline (an alias would be printed with the server's types as its argument);
-  // deeper nested routers go through `ClientRecord`, whose arguments are then procedures only.
   {
-    [K in keyof TRouter["_def"]["record"]]: TRouter["_def"]["record"][K] extends AnyTRPCProcedure
-      ? TRouter["_def"]["record"][K]
+    [A in keyof R]: R[A] extends AnyTRPCProcedure
+      ? R[A]
       : {
-          [P in keyof TRouter["_def"]["record"][K]]: TRouter["_def"]["record"][K][P] extends AnyTRPCProcedure
-            ? TRouter["_def"]["record"][K][P]
-            : ClientRecord<TRouter["_def"]["record"][K][P]>;
-        };
+        [B in keyof R[A]]: R[A][B] extends AnyTRPCProcedure
+          ? R[A][B]
+          : {
+            [C in keyof R[A][B]]: R[A][B][C] extends AnyTRPCProcedure
+              ? R[A][B][C]
+              : {
+                [D in keyof R[A][B][C]]: R[A][B][C][D] extends AnyTRPCProcedure
+                  ? R[A][B][C][D]
+                  : {
+                    [E in keyof R[A][B][C][D]]: R[A][B][C][D][E] extends AnyTRPCProcedure
+                      ? R[A][B][C][D][E]
+                      : ClientRecord<R[A][B][C][D][E]>;
+                  };
+              };
+          };
+      };
   }
 >;
 
