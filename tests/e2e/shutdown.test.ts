@@ -76,7 +76,11 @@ describe("SIGTERM under load", () => {
     };
     const workers = Array.from({ length: 16 }, () => worker());
 
+    // Load for 1.5 s, and on until some writes are acknowledged: on a loaded machine the first answers of a
+    // fresh process (query plans compiled on first use) can take longer than that.
+    const loadStarted = Date.now();
     await new Promise((r) => setTimeout(r, 1_500));
+    while (acknowledged.length === 0 && Date.now() - loadStarted < 20_000) await new Promise((r) => setTimeout(r, 100));
     const beforeSignal = acknowledged.length;
     expect(beforeSignal).toBeGreaterThan(0);
     const signalledAt = Date.now();
