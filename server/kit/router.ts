@@ -23,6 +23,7 @@ export type ResourceRouter<C extends ResourceContract> = ReturnType<
     byId: Query<C["byIdInput"], C["entity"]>;
     update: Mutation<C["updateInput"], C["entity"]>;
     delete: Mutation<C["deleteInput"], C["deleteOutput"]>;
+    history: Query<C["historyInput"], C["historyPage"]>;
   }>
 >;
 
@@ -65,5 +66,10 @@ export function resourceRouter<C extends ResourceContract>(resource: Resource<st
       .input(c.deleteInput)
       .output(c.deleteOutput)
       .mutation(({ ctx, input }) => service(ctx).softDelete(ctx.actor, input.id)),
+
+    history: orgProcedure
+      .input(c.historyInput)
+      .output(c.historyPage)
+      .query(({ ctx, input }) => service(ctx).history(ctx.actor, input)),
   }) as unknown as ResourceRouter<C>;
 }

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, expect } from "vitest";
 import type { Config } from "../../server/config.js";
+import type { ChangeEvent } from "../../server/contract/common.js";
 import type { ResourceKey } from "../../server/resources/registry.js";
 import { resources } from "../../server/resources/registry.js";
 import type { Actor } from "../../server/kit/scope.js";
@@ -37,6 +38,7 @@ export interface LooseResourceApi {
   byId(input: unknown): Promise<Entity>;
   update(input: unknown): Promise<Entity>;
   delete(input: unknown): Promise<{ id: string }>;
+  history(input: unknown): Promise<{ items: ChangeEvent[]; nextCursor: string | null }>;
 }
 
 export type Caller = ReturnType<typeof callerFor>;
