@@ -4,8 +4,12 @@
  * row of another organization, a deleted one and an unknown id are the same NotFoundError. Every write
  * runs in one transaction with its change event (./changes.ts).
  */
+import type { TrackedEnvelope } from "@trpc/server";
 import type { ChangeEvent, Pagination, ResourceContract } from "../contract/common.js";
 import { changedFields } from "./changes.js";
+import type { ChangeHub } from "./live.js";
+import { changeStream } from "./subscription.js";
+import type { ChangeNoticeOf, ChangeStreamOptions } from "./subscription.js";
 import { ConflictError, NotFoundError } from "../errors.js";
 import { createListing } from "./listing.js";
 import type { CreateInputOf, EntityOf, InfiniteParamsOf, ListParamsOf, Resource, UpdateDataOf } from "./resource.js";
@@ -25,9 +29,21 @@ export interface ResourceService<C extends ResourceContract> {
   softDelete(actor: Actor, id: string): Promise<{ id: string }>;
   /** The row's change events, newest first; readable after its deletion, NotFoundError for another organization's row. */
   history(actor: Actor, params: { id: string; cursor?: bigint | null | undefined; limit: number }): Promise<{ items: ChangeEvent[]; nextCursor: string | null }>;
+  /** The caller's organization's changes, live, after a replay from `lastEventId` (./subscription.ts). */
+  onChange(
+    actor: Actor,
+    input: ChangeStreamOptions["input"] | undefined,
+    request: { ip: string | undefined; expiresAt: number | undefined; signal: AbortSignal | undefined },
+  ): AsyncGenerator<TrackedEnvelope<ChangeNoticeOf<EntityOf<C>>>, void>;
 }
 
-export function createResourceService<C extends ResourceContract>(resource: Resource<string, C>, data: OrgData): ResourceService<C> {
+/** What live subscriptions need: the process's hub and how long events are kept. */
+export interface LiveOptions {
+  hub: ChangeHub;
+  retentionHours: number;
+}
+
+export function createResourceService<C extends ResourceContract>(resource: Resource<string, C>, data: OrgData, live: LiveOptions): ResourceService<C> {
   const { storage, name } = resource;
   const wire = wireOf<EntityOf<C>>(resource.contract.entity);
   const listing = createListing(storage, wire);
@@ -91,5 +107,18 @@ export function createResourceService<C extends ResourceContract>(resource: Reso
       if (!(await log.rowExists(id))) throw new NotFoundError(name);
       return log.history(id, cursor, limit);
     },
+
+    onChange: (actor, input, request) =>
+      changeStream<EntityOf<C>>({
+        hub: live.hub,
+        reader: data.changeFeed(resource.key, actor.organizationId),
+        resource: resource.key,
+        organizationId: actor.organizationId,
+        entityKey: resource.contract.entityKey,
+        searchField: storage.searchField,
+        input: input ?? {},
+        retentionHours: live.retentionHours,
+        ...request,
+      }),
   };
 }
