@@ -34,7 +34,7 @@ export interface Subscription {
 export type SubscribeResult = { ok: true; subscription: Subscription } | { ok: false; reason: "organization" | "ip" | "closing" };
 
 export interface ChangeHub {
-  /** Starts listening (and pruning events past retention). */
+  /** Starts listening (and pruning events past retention); a second call does nothing. */
   start(): Promise<void>;
   /** Delivers the organization's changes of `resource` to `deliver`, or refuses when over a limit. */
   subscribe(target: { resource: string; organizationId: string; ip: string | undefined }, deliver: (signal: HubSignal) => void): SubscribeResult;
@@ -124,6 +124,7 @@ export function createChangeHub({ db, data, log, limits, retentionHours, onOpenC
 
   return {
     async start() {
+      if (listener || closing) return;
       listener = await db.listen(CHANGE_CHANNEL, {
         onNotify,
         onReconnect() {

@@ -280,3 +280,6 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
     });
   });
 }
+
+/** How the API returns a datetime it was given: the same instant, in UTC. */
+export const isoUtc = (value: unknown): string => new Date(value as string).toISOString();
