@@ -24,7 +24,7 @@ export default tseslint.config(
     languageOptions: {
       sourceType: "module",
       globals: Object.fromEntries(
-        ["document", "window", "location", "history", "fetch", "sessionStorage", "performance", "console"].map((name) => [name, "readonly"]),
+        ["document", "window", "location", "history", "fetch", "sessionStorage", "performance", "console", "URLSearchParams", "EventSource"].map((name) => [name, "readonly"]),
       ),
     },
   },

@@ -19,6 +19,8 @@ import pg from "pg";
 import { signAccessToken } from "../server/auth/token.js";
 import { EXACT_COUNT_LIMIT } from "../server/kit/listing.js";
 import { createOrgData } from "../server/kit/scope.js";
+import { createChangeHub } from "../server/kit/live.js";
+import { pino } from "pino";
 import { createResourceService } from "../server/kit/service.js";
 import { features as featureResource } from "../server/resources/features/resource.js";
 import { PrismaPGliteWithExtensions, createPGlite } from "../server/db/pglite.js";
@@ -284,7 +286,10 @@ async function captureSql(sql: Awaited<ReturnType<typeof openSql>>, endpoints: E
   const prisma = new PrismaClient({ adapter: sql.prismaAdapter(), log: [{ emit: "event", level: "query" }] });
   let seen: { sql: string; params: unknown[] }[] = [];
   prisma.$on("query", (event) => seen.push({ sql: event.query, params: JSON.parse(event.params) as unknown[] }));
-  const features = createResourceService(featureResource, createOrgData(prisma));
+  const data = createOrgData(prisma);
+  // A hub that never listens: only the writes' SQL is captured here (the change event and its NOTIFY included).
+  const hub = createChangeHub({ db: { listen: () => Promise.resolve({ close: () => Promise.resolve() }) }, data, log: pino({ level: "silent" }), limits: { perOrganization: 0, perIp: 0 }, retentionHours: 168 });
+  const features = createResourceService(featureResource, data, { hub, retentionHours: 168 });
   const actor = { sub: "bench-user", organizationId: BENCH_ORG };
   const captured: CapturedEndpoint[] = [];
   for (const endpoint of endpoints) {

@@ -9,7 +9,7 @@ import express from "express";
 import type { Express, Request } from "express";
 import helmet from "helmet";
 import { pinoHttp } from "pino-http";
-import { headerAuthenticator } from "./auth/token.js";
+import { expiryOf, headerAuthenticator } from "./auth/token.js";
 import type { Me } from "./contract/index.js";
 import { requestLogProps } from "./observability/request-log.js";
 import { createRateLimiters } from "./http/rate-limit.js";
@@ -27,6 +27,27 @@ const REQUEST_ID = /^[\w.:-]{1,100}$/;
 /** Where the REST API is mounted; /trpc and it share the body limit, the rate limits and the authenticator. */
 const REST_BASE = "/api/v1";
 const API_PATHS = ["/trpc", REST_BASE];
+/** tRPC's `httpSubscriptionLink` sends `connectionParams` (here `{ token }`) as this query parameter. */
+const CONNECTION_PARAMS = /([?&]connectionParams=)[^&]*/g;
+
+/** A URL fit for logs: a token in `connectionParams` is never written anywhere. */
+export const loggableUrl = (url: string) => url.replace(CONNECTION_PARAMS, "$1[redacted]");
+
+/**
+ * The request's `Authorization` header; for a tRPC GET without one (a subscription from a browser's
+ * EventSource, which cannot send headers), the `token` of its `connectionParams`, as a bearer header.
+ */
+function authorizationOf(req: Request): string | undefined {
+  if (req.headers.authorization !== undefined) return req.headers.authorization;
+  const params = req.method === "GET" && req.originalUrl.startsWith("/trpc/") ? req.query.connectionParams : undefined;
+  if (typeof params !== "string") return undefined;
+  try {
+    const token = (JSON.parse(params) as { token?: unknown } | null)?.token;
+    return typeof token === "string" ? `Bearer ${token}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** TRUST_PROXY: "true"/"false", a hop count, or Express's names and address lists ("loopback", "10.0.0.0/8"). */
 function trustProxyValue(value: string): boolean | number | string {
@@ -67,7 +88,7 @@ export function createApp(services: Services, state: AppState = { draining: fals
       autoLogging: { ignore: (req) => req.url?.startsWith("/health") ?? false },
       customProps: (req) => requestLogProps(req, authenticatorOf(req as Request)),
       serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: loggableUrl(req.url) }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
@@ -102,7 +123,7 @@ export function createApp(services: Services, state: AppState = { draining: fals
   const authenticatorOf = (req: Request): (() => Me) => {
     let authenticate = authenticators.get(req);
     if (!authenticate) {
-      authenticate = headerAuthenticator(services.verifyToken, req.headers.authorization);
+      authenticate = headerAuthenticator(services.verifyToken, authorizationOf(req));
       authenticators.set(req, authenticate);
     }
     return authenticate;
@@ -125,7 +146,13 @@ export function createApp(services: Services, state: AppState = { draining: fals
       maxBatchSize: config.maxBatchSize,
       createContext: ({ req }): Context =>
         // pino-http has set both id and log (its genReqId above returns a string).
-        createContext(services, { requestId: req.id as string, log: req.log, authenticate: authenticatorOf(req) }),
+        createContext(services, {
+          requestId: req.id as string,
+          log: req.log,
+          authenticate: authenticatorOf(req),
+          credentialsExpireAt: () => expiryOf(authorizationOf(req)),
+          ip: req.ip,
+        }),
       onError({ error, path, ctx }) {
         services.metrics?.countTrpcError(path, error.code);
         if (error.code === "INTERNAL_SERVER_ERROR") {

@@ -72,6 +72,11 @@ const EnvSchema = z
     REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).default(300_000),
     /** Unset: the OpenAPI document (/api/v1/openapi.json) and /docs are on everywhere but in production. */
     DOCS_ENABLED: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).optional(),
+    /** How long change events are kept: history reaches this far back, and so does an onChange resume. */
+    EVENT_RETENTION_HOURS: z.coerce.number().positive().default(168),
+    /** Open onChange subscriptions per organization and per client IP, on each instance; 0 for no limit. */
+    SUBSCRIPTIONS_PER_ORG: z.coerce.number().int().min(0).default(1_000),
+    SUBSCRIPTIONS_PER_IP: z.coerce.number().int().min(0).default(100),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.SECRET_KEY && !env.JWT_PUBLIC_KEY) {
@@ -145,6 +150,13 @@ export interface Config {
   };
   /** The REST API's OpenAPI document and its interactive reference at /docs (server/rest). */
   docsEnabled: boolean;
+  live: {
+    eventRetentionHours: number;
+    /** 0: no limit. */
+    subscriptionsPerOrg: number;
+    /** 0: no limit. */
+    subscriptionsPerIp: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -195,6 +207,11 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST },
     http: { keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS, requestTimeoutMs: e.REQUEST_TIMEOUT_MS },
     docsEnabled: e.DOCS_ENABLED ? e.DOCS_ENABLED === "true" : e.NODE_ENV !== "production",
+    live: {
+      eventRetentionHours: e.EVENT_RETENTION_HOURS,
+      subscriptionsPerOrg: e.SUBSCRIPTIONS_PER_ORG,
+      subscriptionsPerIp: e.SUBSCRIPTIONS_PER_IP,
+    },
   };
 }
 

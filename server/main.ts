@@ -31,6 +31,8 @@ const db = await openDatabase(config, log);
 const redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : undefined;
 const state: AppState = { draining: false };
 const services = createServices(config, db, log, redis);
+// Live changes: one LISTEN connection for this process (it reconnects by itself).
+await services.live.start();
 const app = createApp(services, state);
 // Metrics on their own listener, never the public port; it fails the start like the main listener.
 const metricsServer = services.metrics
@@ -63,6 +65,9 @@ async function shutdown(signal: string) {
     process.exit(1);
   }, config.shutdownDrainMs + config.shutdownTimeoutMs);
   force.unref();
+  // Subscription streams end now (SERVICE_UNAVAILABLE, which tRPC clients retry: they reconnect, to another
+  // instance once readiness fails, and resume from their last event); new ones are refused the same way.
+  await services.live.close();
   // Load balancers see readiness fail and stop routing here before the listener closes.
   if (config.shutdownDrainMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
   // Stop accepting; idle keep-alive sockets are closed now, busy ones after their response.

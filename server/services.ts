@@ -3,6 +3,7 @@ import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
 import type { RedisClient } from "./http/rate-limit.js";
 import { createResourceServices } from "./kit/registry.js";
+import { createChangeHub } from "./kit/live.js";
 import { createOrgData } from "./kit/scope.js";
 import type { Logger } from "./logger.js";
 import { createMetrics } from "./observability/metrics.js";
@@ -12,6 +13,17 @@ import type { Services } from "./trpc/context.js";
 
 /** Builds what lives as long as the process; the resources' services see the database only through the org scope. */
 export function createServices(config: Config, db: Database, log: Logger, redis?: RedisClient): Services {
+  const data = createOrgData(db.prisma);
+  // The procedure names are the metrics' label values: an unknown path is counted as "unknown", never as itself.
+  const metrics = config.metrics.port > 0 ? createMetrics({ db, procedures: Object.keys(appRouter._def.procedures) }) : undefined;
+  const live = createChangeHub({
+    db,
+    data,
+    log,
+    limits: { perOrganization: config.live.subscriptionsPerOrg, perIp: config.live.subscriptionsPerIp },
+    retentionHours: config.live.eventRetentionHours,
+    onOpenChange: metrics?.countOpenSubscription,
+  });
   return {
     config,
     db,
@@ -24,9 +36,9 @@ export function createServices(config: Config, db: Database, log: Logger, redis?
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,
     }),
-    resources: createResourceServices(createOrgData(db.prisma)),
+    resources: createResourceServices(data, { hub: live, retentionHours: config.live.eventRetentionHours }),
     organizations: createOrganizationRegistry(db.prisma),
-    // The procedure names are the metrics' label values: an unknown path is counted as "unknown", never as itself.
-    metrics: config.metrics.port > 0 ? createMetrics({ db, procedures: Object.keys(appRouter._def.procedures) }) : undefined,
+    metrics,
+    live,
   };
 }

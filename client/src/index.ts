@@ -4,7 +4,7 @@
  * const kuark = createKuarkClient({ url: "http://localhost:3000/trpc", getToken: () => localStorage.token });
  * const page = await kuark.features.list.query({ search: "dark", page: 1 });
  */
-export { createKuarkClient, kuarkHttpLink } from "./client.js";
+export { createKuarkClient, kuarkHttpLink, kuarkSubscriptionLink } from "./client.js";
 export type { KuarkClient, KuarkClientOptions } from "./client.js";
 export { fieldErrorsOf, isKuarkClientError } from "./errors.js";
 export type { KuarkClientError } from "./errors.js";

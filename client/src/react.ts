@@ -9,9 +9,14 @@
  * const trpc = useTRPC();
  * const page = useQuery(trpc.features.list.queryOptions({ page: 1 }));
  * const create = useMutation(trpc.features.create.mutationOptions());
+ * // live: refetch the list whenever a feature of the organization changes
+ * useSubscription(trpc.features.onChange.subscriptionOptions(undefined, { onData: () => queryClient.invalidateQueries({ queryKey: trpc.features.list.pathKey() }) }));
  * @see https://trpc.io/docs/client/tanstack-react-query/setup
  */
 import { createTRPCContext, createTRPCOptionsProxy } from "@trpc/tanstack-react-query";
+
+/** Runs `trpc.features.onChange.subscriptionOptions(...)` for as long as the component is mounted. */
+export { useSubscription } from "@trpc/tanstack-react-query";
 import type { TRPCOptionsProxy } from "@trpc/tanstack-react-query";
 import type { QueryClient } from "@tanstack/react-query";
 import type { KuarkClient } from "./client.js";

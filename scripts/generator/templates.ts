@@ -111,6 +111,7 @@ export function contractFile(spec: ResourceSpec, command: string): string {
     ...enums,
     `export const ${spec.singular}Contract = resourceContract({`,
     `  path: "${spec.key}",`,
+    `  entityKey: "${spec.singular}",`,
     "  create: {",
     ...spec.fields.map((f) => `    ${f.name}: ${inputRule(spec, f)},`),
     "  },",

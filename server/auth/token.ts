@@ -100,6 +100,16 @@ export function headerAuthenticator(verifyToken: TokenVerifier, header: string |
   };
 }
 
+/** When the token of an `Authorization: Bearer` header expires (ms since the epoch); read only after it was verified. */
+export function expiryOf(header: string | undefined): number | undefined {
+  try {
+    const payload = jwt.decode(bearerToken(header));
+    return typeof payload === "object" && typeof payload?.exp === "number" ? payload.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface SignOptions {
   sub: string;
   organizationId: string;

@@ -98,6 +98,35 @@ export const CursorString = (procedure: string) =>
     return { createdAt, id: match[2] };
   });
 
+export const ChangeType = z.enum(["created", "updated", "deleted"]);
+export type ChangeType = z.infer<typeof ChangeType>;
+
+/**
+ * One entry of a resource's change log, written in the same transaction as the change. `changes` holds
+ * each changed field's value before and after (`before` is null for a create); `actorId` is the `sub` of
+ * whoever made it. `id` increases: it is also the `lastEventId` of `onChange`.
+ */
+export const ChangeEvent = z.object({
+  id: z.string(),
+  organizationId: z.string(),
+  entityId: z.uuid(),
+  type: ChangeType,
+  actorId: z.string(),
+  changes: z.record(z.string(), z.object({ before: z.unknown(), after: z.unknown() })),
+  createdAt: z.iso.datetime(),
+});
+export type ChangeEvent = z.infer<typeof ChangeEvent>;
+
+/** An opaque history cursor: the `nextCursor` of the previous page (an event id). */
+const EventCursor = (procedure: string) =>
+  z.string().transform((value, ctx): bigint => {
+    if (!/^\d{1,19}$/.test(value)) {
+      ctx.addIssue({ code: "custom", message: `must be a nextCursor returned by ${procedure}` });
+      return z.NEVER;
+    }
+    return BigInt(value);
+  });
+
 /** The columns every org-owned resource has, as they travel on the wire (timestamps are ISO-8601 strings). */
 const ownedHead = { id: z.uuid(), organizationId: z.string() };
 const ownedTail = { createdById: z.string(), updatedById: z.string(), createdAt: z.iso.datetime(), updatedAt: z.iso.datetime() };
@@ -105,9 +134,11 @@ const ownedTail = { createdById: z.string(), updatedById: z.string(), createdAt:
 type Shape = z.ZodRawShape;
 type Optionalized<T extends Shape> = { [K in keyof T]: z.ZodOptional<T[K]> };
 
-export interface ResourceContractSpec<TCreate extends Shape, TOutput extends Shape, TFilters extends Shape> {
+export interface ResourceContractSpec<TCreate extends Shape, TOutput extends Shape, TFilters extends Shape, TEntityKey extends string = string> {
   /** The router key, `features`: it names procedures in messages (`features.infinite`). */
   path: string;
+  /** The camelCase singular, `feature`: the entity's key in an `onChange` event (`{ type, feature }`). */
+  entityKey: TEntityKey;
   /** The create input's fields, each with its rules; optional ones end in `.optional()`. */
   create: TCreate;
   /** The same fields as the entity returns them. */
@@ -120,8 +151,8 @@ export interface ResourceContractSpec<TCreate extends Shape, TOutput extends Sha
  * Builds a resource's contract. The update's `data` takes every create field as optional (at least one);
  * list and infinite take `search` and the filters; every input is strict (an unknown key is BAD_REQUEST).
  */
-export function resourceContract<TCreate extends Shape, TOutput extends Shape, TFilters extends Shape>(
-  spec: ResourceContractSpec<TCreate, TOutput, TFilters>,
+export function resourceContract<TCreate extends Shape, TOutput extends Shape, TFilters extends Shape, TEntityKey extends string>(
+  spec: ResourceContractSpec<TCreate, TOutput, TFilters, TEntityKey>,
 ) {
   const optionalFilters = Object.fromEntries(Object.entries(spec.filters).map(([key, schema]) => [key, z.optional(schema)])) as Optionalized<TFilters>;
   const updateData = Object.fromEntries(Object.entries(spec.create).map(([key, schema]) => [key, z.optional(schema)])) as Optionalized<TCreate>;
@@ -158,6 +189,27 @@ export function resourceContract<TCreate extends Shape, TOutput extends Shape, T
     .refine((data) => Object.values(data).some((value) => value !== undefined), "must change at least one field");
   const updateInput = z.strictObject({ id: ResourceId(), expectedUpdatedAt: ExpectedUpdatedAt.optional(), data: updateDataObject });
   const deleteOutput = z.object({ id: z.uuid() });
+  /** `history`: one row's change events, newest first, keyset-paged by event id. */
+  const historyInput = z.strictObject({
+    id: ResourceId(),
+    cursor: EventCursor(`${spec.path}.history`).nullish(),
+    limit: z.number().int().min(1).max(100).default(20),
+  });
+  const historyPage = z.object({ items: z.array(ChangeEvent), nextCursor: z.string().nullable() });
+  /**
+   * `onChange`: the caller's organization's changes, live. `lastEventId` (the id of the last event received;
+   * tRPC's `httpSubscriptionLink` sends it by itself when it reconnects) first replays what happened since.
+   * `search` and the filters match the entity before or after the change, so a filtered list also learns
+   * that a row left it.
+   */
+  const onChangeInput = z
+    .strictObject({
+      lastEventId: z.string().regex(/^\d{1,19}$/, "must be the id of an event received before").nullish(),
+      search: SearchText(),
+      ...optionalFilters,
+    })
+    .optional();
+  const changeNotice = z.object({ type: ChangeType, [spec.entityKey]: entity } as { type: typeof ChangeType } & Record<TEntityKey, typeof entity>);
 
   return {
     entity,
@@ -174,6 +226,12 @@ export function resourceContract<TCreate extends Shape, TOutput extends Shape, T
     updateData: updateDataObject,
     /** The list input's object, without its default (REST's query parameters). */
     listObject,
+    historyInput,
+    historyPage,
+    onChangeInput,
+    /** What `onChange` yields (inside `tracked(eventId, ...)`): `{ type, feature }`. */
+    changeNotice,
+    entityKey: spec.entityKey,
   };
 }
 
@@ -191,4 +249,9 @@ export interface ResourceContract {
   deleteOutput: z.ZodType<{ id: string }>;
   updateData: z.ZodObject;
   listObject: z.ZodObject;
+  historyInput: z.ZodType<{ id: string; cursor?: bigint | null | undefined; limit: number }>;
+  historyPage: z.ZodType<{ items: ChangeEvent[]; nextCursor: string | null }>;
+  onChangeInput: z.ZodType<({ lastEventId?: string | null | undefined; search?: string | undefined } & Record<string, unknown>) | undefined>;
+  changeNotice: z.ZodObject;
+  entityKey: string;
 }

@@ -10,6 +10,8 @@ import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { PrismaPGliteWithExtensions, createPGlite } from "./pglite.js";
 import { applyMigrations } from "./schema-engine.js";
+import { listenPGlite, listenPostgres } from "./listen.js";
+import type { ListenHandlers, Listener } from "./listen.js";
 
 export type { PrismaClient };
 
@@ -27,6 +29,11 @@ export interface Database {
   pool?: PoolStats | undefined;
   /** Resolves when the database answers a trivial query within `timeoutMs`; rejects otherwise. */
   ping(timeoutMs?: number): Promise<void>;
+  /**
+   * LISTENs on `channel` (NOTIFY from any process on this database): on PostgreSQL over a dedicated
+   * connection that reconnects by itself (./listen.ts), on PGlite through its own `listen`.
+   */
+  listen(channel: string, handlers: ListenHandlers): Promise<Listener>;
   close(): Promise<void>;
 }
 
@@ -59,7 +66,8 @@ export function connectPostgres(url: string, options: PostgresOptions): Database
     onPoolError: (err) => log?.warn({ err }, "database: idle connection lost"),
     onConnectionError: (err) => log?.warn({ err }, "database: connection error"),
   });
-  return { ...wrap(new PrismaClient({ adapter }), "postgres", async () => {}), pool };
+  const listen = (channel: string, handlers: ListenHandlers) => listenPostgres(url, channel, handlers, log);
+  return { ...wrap(new PrismaClient({ adapter }), "postgres", async () => {}, listen), pool };
 }
 
 /**
@@ -73,7 +81,7 @@ export async function openEmbedded(dataDir: string | undefined, log?: Logger): P
   const applied = await applyMigrations(new PrismaPGliteWithExtensions(pglite));
   if (applied.length > 0) log?.info({ migrations: applied }, "applied migrations to the embedded database");
   const prisma = new PrismaClient({ adapter: new PrismaPGliteWithExtensions(pglite) });
-  return wrap(prisma, "embedded", () => pglite.close());
+  return wrap(prisma, "embedded", () => pglite.close(), (channel, handlers) => listenPGlite(pglite, channel, handlers));
 }
 
 export async function openDatabase(config: Config, log?: Logger): Promise<Database> {
@@ -88,10 +96,11 @@ export async function openDatabase(config: Config, log?: Logger): Promise<Databa
   return openEmbedded(config.pgliteDataDir, log);
 }
 
-function wrap(prisma: PrismaClient, kind: Database["kind"], closeDriver: () => Promise<void>): Database {
+function wrap(prisma: PrismaClient, kind: Database["kind"], closeDriver: () => Promise<void>, listen: Database["listen"]): Database {
   return {
     prisma,
     kind,
+    listen,
     async ping(timeoutMs = 2_000) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {

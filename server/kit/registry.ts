@@ -6,15 +6,15 @@ import type { Resource } from "./resource.js";
 import { resourceRouter } from "./router.js";
 import type { OrgData } from "./scope.js";
 import { createResourceService } from "./service.js";
-import type { ResourceService } from "./service.js";
+import type { LiveOptions, ResourceService } from "./service.js";
 
 export type ResourceServices = { [K in ResourceKey]: ResourceService<Resources[K]["contract"]> };
 
 /** Every registered resource as a `[key, resource]` pair, for code that walks the registry. */
 export const registeredResources = Object.entries(resources) as [ResourceKey, Resources[ResourceKey]][];
 
-export function createResourceServices(data: OrgData): ResourceServices {
-  return Object.fromEntries(registeredResources.map(([key, resource]) => [key, createResourceService(resource as Resource, data)])) as ResourceServices;
+export function createResourceServices(data: OrgData, live: LiveOptions): ResourceServices {
+  return Object.fromEntries(registeredResources.map(([key, resource]) => [key, createResourceService(resource as Resource, data, live)])) as ResourceServices;
 }
 
 type ResourceRouters = { [K in ResourceKey]: ReturnType<typeof resourceRouter<Resources[K]["contract"]>> };

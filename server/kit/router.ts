@@ -1,5 +1,5 @@
 /** The tRPC router every resource gets: thin procedures over its service, each with `.input()` and `.output()`. */
-import type { TRPCMutationProcedure, TRPCQueryProcedure } from "@trpc/server";
+import type { TRPCMutationProcedure, TRPCQueryProcedure, TRPCSubscriptionProcedure } from "@trpc/server";
 import type { z } from "zod";
 import type { ResourceContract } from "../contract/common.js";
 import type { Context } from "../trpc/context.js";
@@ -9,6 +9,12 @@ import type { ResourceService } from "./service.js";
 
 type Query<TIn extends z.ZodType, TOut extends z.ZodType> = TRPCQueryProcedure<{ input: z.input<TIn>; output: z.output<TOut>; meta: object }>;
 type Mutation<TIn extends z.ZodType, TOut extends z.ZodType> = TRPCMutationProcedure<{ input: z.input<TIn>; output: z.output<TOut>; meta: object }>;
+type Subscription<TIn extends z.ZodType, TEvent extends z.ZodType> = TRPCSubscriptionProcedure<{
+  input: z.input<TIn>;
+  // What tRPC makes of a generator of `tracked(id, data)`: each event as `{ id, data }` on the client.
+  output: AsyncIterable<{ id: string; data: z.output<TEvent> }, void, unknown>;
+  meta: object;
+}>;
 
 /**
  * The router of a resource with contract C. The procedures' record is written inline, not as an alias of its
@@ -23,6 +29,8 @@ export type ResourceRouter<C extends ResourceContract> = ReturnType<
     byId: Query<C["byIdInput"], C["entity"]>;
     update: Mutation<C["updateInput"], C["entity"]>;
     delete: Mutation<C["deleteInput"], C["deleteOutput"]>;
+    history: Query<C["historyInput"], C["historyPage"]>;
+    onChange: Subscription<C["onChangeInput"], C["changeNotice"]>;
   }>
 >;
 
@@ -65,5 +73,17 @@ export function resourceRouter<C extends ResourceContract>(resource: Resource<st
       .input(c.deleteInput)
       .output(c.deleteOutput)
       .mutation(({ ctx, input }) => service(ctx).softDelete(ctx.actor, input.id)),
+
+    history: orgProcedure
+      .input(c.historyInput)
+      .output(c.historyPage)
+      .query(({ ctx, input }) => service(ctx).history(ctx.actor, input)),
+
+    /** Over SSE (`httpSubscriptionLink`); tRPC validates no subscription output, the events are the entity schema's own rows. */
+    onChange: orgProcedure
+      .input(c.onChangeInput)
+      .subscription(({ ctx, input, signal }) =>
+        service(ctx).onChange(ctx.actor, input, { ip: ctx.ip, expiresAt: ctx.credentialsExpireAt(), signal }),
+      ),
   }) as unknown as ResourceRouter<C>;
 }

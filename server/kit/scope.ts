@@ -13,6 +13,8 @@
  */
 import type { PrismaClient } from "../db/database.js";
 import { Prisma } from "../generated/prisma/client.js";
+import { createChangeFeedReader, createChangeLog } from "./changes.js";
+import type { ChangeFeedReader, ChangeLog } from "./changes.js";
 
 /** Who acts, and in which organization: always from the verified token. */
 export interface Actor {
@@ -20,8 +22,8 @@ export interface Actor {
   organizationId: string;
 }
 
-/** The models an organization owns: every model but `Organization` itself (generated ones included). */
-export type OwnedModel = Exclude<Prisma.ModelName, "Organization">;
+/** The models an organization owns: every model but `Organization` itself and the change log (generated ones included). */
+export type OwnedModel = Exclude<Prisma.ModelName, "Organization" | "ChangeEvent">;
 
 /** A row as selected: the kit reads columns by name and converts them for the wire itself. */
 export type Row = Record<string, unknown>;
@@ -80,6 +82,12 @@ export function sqlIdentifier(name: string): Prisma.Sql {
 export interface OrgData {
   /** `model` as seen by `actor`: its organization's live rows only. */
   scoped(model: OwnedModel, table: string, actor: Actor): ScopedModel;
+  /** The change log of `resource` (its rows in `table`) as seen by `actor`: its organization's events only. */
+  changeLog(resource: string, table: string, actor: Actor): ChangeLog;
+  /** The organization's events of `resource`, for a live subscription of that organization. */
+  changeFeed(resource: string, organizationId: string): ChangeFeedReader;
+  /** Runs `work` in one database transaction: everything it does through `data` commits or rolls back together. */
+  transaction<T>(work: (data: OrgData) => Promise<T>): Promise<T>;
   /**
    * The Prisma client itself, outside every organization scope. Every use is a place where one
    * organization's rows could reach another's: say why in `reason`, and expect a reviewer to ask.
@@ -88,6 +96,13 @@ export interface OrgData {
 }
 
 export function createOrgData(prisma: PrismaClient): OrgData {
+  return orgDataOn(prisma, (work) => prisma.$transaction((tx) => work(orgDataOn(tx, inTransaction))));
+}
+
+/** Already in a transaction: nested work joins it. */
+const inTransaction = <T>(work: (data: OrgData) => Promise<T>, data?: OrgData) => work(data as OrgData);
+
+function orgDataOn(prisma: PrismaClient | Prisma.TransactionClient, transaction: <T>(work: (data: OrgData) => Promise<T>, data?: OrgData) => Promise<T>): OrgData {
   const delegates = prisma as unknown as Record<string, Delegate>;
   return {
     scoped(model, table, actor) {
@@ -115,6 +130,12 @@ export function createOrgData(prisma: PrismaClient): OrgData {
         },
       };
     },
-    withoutOrganizationScope: () => prisma,
+    changeLog: (resource, table, actor) => createChangeLog(prisma, resource, table, actor),
+    changeFeed: (resource, organizationId) => createChangeFeedReader(prisma, resource, organizationId),
+    transaction(work) {
+      return transaction(work, this);
+    },
+    // Inside a transaction this is the transaction's client: the same calls, the same commit.
+    withoutOrganizationScope: () => prisma as PrismaClient,
   };
 }

@@ -34,6 +34,8 @@ export interface Metrics {
   /** A tRPC error by code; `path` is the procedure named in the request, if any. */
   countTrpcError: (path: string | undefined, code: string) => void;
   countRateLimitRefusal: (limit: "ip" | "org") => void;
+  /** An onChange stream opened (+1) or ended (-1), told by the change hub (server/kit/live.ts). */
+  countOpenSubscription: (delta: 1 | -1) => void;
 }
 
 export interface MetricsOptions {
@@ -93,8 +95,11 @@ export function createMetrics({ db, procedures, trpcPrefix = "/trpc" }: MetricsO
     poolGauge("kuark_db_pool_idle_connections", "PostgreSQL connections open and idle in the pool.", () => pool.idleCount);
     poolGauge("kuark_db_pool_waiting_requests", "Queries waiting for a pool connection (pressure: the pool is exhausted).", () => pool.waitingCount);
   }
-  // Open subscriptions: once live updates exist, a Gauge `kuark_trpc_open_subscriptions` goes here,
-  // incremented and decremented by the subscription procedure middleware (./procedure.ts).
+  const openSubscriptions = new Gauge({
+    name: "kuark_trpc_open_subscriptions",
+    help: "onChange subscription streams open on this instance.",
+    registers,
+  });
 
   const routes = new Set<string>();
   const boundedRoute = (route: string) => {
@@ -138,6 +143,9 @@ export function createMetrics({ db, procedures, trpcPrefix = "/trpc" }: MetricsO
     },
     countRateLimitRefusal(limit) {
       rateLimitRefusals.inc({ limit });
+    },
+    countOpenSubscription(delta) {
+      openSubscriptions.inc(delta);
     },
   };
 }

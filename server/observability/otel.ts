@@ -43,6 +43,9 @@ export function startOpenTelemetry(hooks: TracingHooks, env: NodeJS.ProcessEnv, 
       new HttpInstrumentation({
         // Load-balancer health checks every few seconds would drown the traces that matter.
         ignoreIncomingRequestHook: (req) => req.url?.startsWith("/health") ?? false,
+        // tRPC's httpSubscriptionLink sends `connectionParams` (the bearer token) in the query string:
+        // never into a span. The rest is the instrumentation's own default list, which this replaces.
+        redactedQueryParamsServer: ["connectionParams", "sig", "Signature", "AWSAccessKeyId", "X-Goog-Signature", "X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token"],
         requestHook(span, request) {
           if (request instanceof IncomingMessage) {
             (request as IncomingMessage & { [TRACE_ID]?: string })[TRACE_ID] = span.spanContext().traceId;

@@ -3,6 +3,7 @@ import type { Config } from "../config.js";
 import type { Me } from "../contract/index.js";
 import type { RedisClient } from "../http/rate-limit.js";
 import type { Database } from "../db/database.js";
+import type { ChangeHub } from "../kit/live.js";
 import type { ResourceServices } from "../kit/registry.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -22,6 +23,8 @@ export interface Services {
   organizations: OrganizationRegistry;
   /** Prometheus metrics; undefined when METRICS_PORT is 0. */
   metrics?: Metrics | undefined;
+  /** Live changes: the process's LISTEN connection and its subscribers (started by main.ts, closed on shutdown). */
+  live: ChangeHub;
 }
 
 /** Per request: what resolvers see (services, never the raw database) plus what the request carries. */
@@ -36,10 +39,17 @@ export interface Context {
   requestId: string;
   /** The caller of this request's `Authorization` header (see `headerAuthenticator`); only `orgProcedure` asks. */
   authenticate: () => Me;
+  /** When the request's token expires (ms since the epoch); a subscription ends then. */
+  credentialsExpireAt: () => number | undefined;
+  /** The client's address (behind TRUST_PROXY), for the open-subscriptions limit. */
+  ip: string | undefined;
 }
 
 /** The one way a context is made: by the HTTP layer for each request, and by tests for `createCaller`. */
-export function createContext(services: Services, request: { requestId: string; authenticate: () => Me; log?: Logger }): Context {
+export function createContext(
+  services: Services,
+  request: { requestId: string; authenticate: () => Me; log?: Logger; credentialsExpireAt?: () => number | undefined; ip?: string | undefined },
+): Context {
   return {
     config: services.config,
     log: request.log ?? services.log,
@@ -48,5 +58,7 @@ export function createContext(services: Services, request: { requestId: string; 
     metrics: services.metrics,
     requestId: request.requestId,
     authenticate: request.authenticate,
+    credentialsExpireAt: request.credentialsExpireAt ?? (() => undefined),
+    ip: request.ip,
   };
 }

@@ -18,7 +18,19 @@ function fieldErrorsOf(error: ZodError): FieldErrors {
   return fields;
 }
 
+/** Keep-alive ping on an idle subscription stream: well under the 60 s idle timeout of common proxies and load balancers. */
+const SSE_PING_MS = 15_000;
+
 const t = initTRPC.context<Context>().create({
+  /**
+   * Subscriptions over SSE: a ping comment on an idle stream keeps proxies from closing it, and the
+   * client reconnects (resuming from its last event) when it hears nothing for three intervals.
+   * @see https://trpc.io/docs/server/subscriptions#configuring
+   */
+  sse: {
+    ping: { enabled: true, intervalMs: SSE_PING_MS },
+    client: { reconnectAfterInactivityMs: SSE_PING_MS * 3 },
+  },
   // Plain JSON on the wire (no transformer): curl and non-TypeScript clients can call every procedure.
   errorFormatter({ shape, error, ctx }) {
     const production = ctx?.config.nodeEnv === "production";

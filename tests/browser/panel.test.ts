@@ -15,7 +15,7 @@ import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from
 import { createPanelRouter } from "../../server/panel/panel.router.js";
 import type { Context, Services } from "../../server/trpc/context.js";
 import { appRouter } from "../../server/trpc/router.js";
-import { contextFor, makeServices, startServer, testConfig } from "../support/app.js";
+import { contextFor, makeServices, startServer, testConfig, tokenFor } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
@@ -122,6 +122,35 @@ describe("developer panel in Chromium", () => {
     expect(listedPage.data.map((f) => [f.id, f.name])).toEqual([[feature.id, "Panel-made feature"]]);
     expect(listedPage.pagination.total).toBe(1);
     await page.screenshot({ path: `${SCREENSHOTS}/features-list.png` });
+  });
+
+  it("starts a subscription, shows its events as they happen, and stops it", async () => {
+    const org = `org-browser-live-${process.pid}`;
+    await openPanel(server.url);
+    await page.fill("#dev-sub", "pat");
+    await page.fill("#dev-org", org);
+    await page.click("#dev-token");
+    await waitForToken();
+    await page.click('nav button[data-path="features.onChange"]');
+    expect(await page.textContent("#run")).toBe("Start");
+    await page.click("#run");
+    await page.waitForFunction('document.getElementById("status").textContent.startsWith("subscribed")');
+    expect(await page.textContent("#run")).toBe("Stop");
+    const token = tokenFor("someone", org);
+    const created = await fetch(`${server.url}/trpc/features.create`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "Seen live in the panel" }),
+    });
+    expect(created.status).toBe(200);
+    await page.waitForFunction('document.getElementById("result").textContent.includes("Seen live in the panel")');
+    expect(await page.textContent("#status")).toContain("1 event");
+    const events = JSON.parse((await page.textContent("#result")) ?? "[]") as { id: string; data: { type: string; feature: { createdById: string } } }[];
+    expect(events[0]?.data).toMatchObject({ type: "created", feature: { createdById: "someone" } });
+    await page.screenshot({ path: `${SCREENSHOTS}/subscription.png` });
+    await page.click("#run");
+    expect(await page.textContent("#status")).toBe("stopped");
+    expect(await page.textContent("#run")).toBe("Start");
   });
 
   it("shows the field message of a one-character name", async () => {

@@ -137,8 +137,7 @@ describe.each(scenarios)("the example app, $name", ({ key, site: startSite }) =>
     page.on("console", (message) => {
       if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) pageErrors.push(message.text());
     });
-    const query = new URLSearchParams({ api: `${server.url}/trpc`, token: tokenFor("ada", `web-org-${process.pid}`) });
-    await page.goto(`${site.origin}/?${query.toString()}`);
+    await page.goto(appUrl());
     mkdirSync(SCREENSHOTS, { recursive: true });
   }, 600_000);
 
@@ -150,6 +149,7 @@ describe.each(scenarios)("the example app, $name", ({ key, site: startSite }) =>
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
+  const appUrl = () => `${site.origin}/?${new URLSearchParams({ api: `${server.url}/trpc`, token: tokenFor("ada", `web-org-${process.pid}`) }).toString()}`;
   const createForm = () => page.getByRole("form", { name: "New feature" });
   const featureList = () => page.getByRole("region", { name: "Features" });
   const row = (name: string) => featureList().getByRole("row", { name, exact: true });
@@ -222,6 +222,37 @@ describe.each(scenarios)("the example app, $name", ({ key, site: startSite }) =>
     await page.screenshot({ path: join(SCREENSHOTS, `${key}-3-deleted.png`), fullPage: true });
     expect(pageErrors).toEqual([]);
   }, 120_000);
+
+  it("shows a change made in one page in a second page without a reload, and a feature's history in its edit view", async () => {
+    const second = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+    second.on("pageerror", (error) => pageErrors.push(`${error.name}: ${error.message}`));
+    try {
+      await second.goto(appUrl());
+      const secondList = () => second.getByRole("region", { name: "Features" });
+      await expect.poll(() => secondList().getByRole("status", { name: "Live updates" }).textContent(), { timeout: 20_000 }).toContain("on");
+      const loads = { count: 0 };
+      second.on("load", () => loads.count++);
+
+      await createFeature("Live toggle", "Made in the first page");
+      await expect.poll(() => secondList().getByRole("row", { name: "Live toggle", exact: true }).isVisible(), { timeout: 5_000 }).toBe(true);
+      await row("Live toggle").getByRole("button", { name: "Edit" }).click();
+      const editForm = page.getByRole("form", { name: "Edit feature" });
+      await editForm.getByLabel("Status").selectOption({ label: "Inactive" });
+      await editForm.getByRole("button", { name: "Save" }).click();
+      await expect.poll(async () => (await secondList().getByRole("row", { name: "Live toggle", exact: true }).textContent()) ?? "", { timeout: 5_000 }).toContain("INACTIVE");
+      expect(loads.count).toBe(0); // no reload
+
+      // The second page's edit view: who changed it, and what the status said before.
+      await secondList().getByRole("row", { name: "Live toggle", exact: true }).getByRole("button", { name: "Edit" }).click();
+      const history = second.getByRole("region", { name: "History" });
+      await expect.poll(() => history.textContent(), { timeout: 5_000 }).toContain("created by ada");
+      expect(await history.textContent()).toContain('status: "ACTIVE" → "INACTIVE"');
+      await second.screenshot({ path: join(SCREENSHOTS, `${key}-4-live-history.png`), fullPage: true });
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
 });
 
 describe("the workspace install", () => {

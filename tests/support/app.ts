@@ -69,6 +69,8 @@ export interface RunningServer {
 /** Starts the real Express app on an ephemeral loopback port, with the HTTP timeouts `main.ts` applies. */
 export async function startServer(services: Services): Promise<RunningServer> {
   const state: AppState = { draining: false };
+  // As main.ts does: the process's LISTEN for live changes; closed with the server (before its database goes).
+  await services.live.start();
   const server = createApp(services, state).listen(0, "127.0.0.1");
   applyServerTimeouts(server, services.config);
   await new Promise<void>((resolve) => server.once("listening", resolve));
@@ -76,10 +78,12 @@ export async function startServer(services: Services): Promise<RunningServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     state,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await services.live.close();
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }

@@ -7,6 +7,8 @@ import { randomUUID } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, expect } from "vitest";
 import type { Config } from "../../server/config.js";
+import type { Logger } from "../../server/logger.js";
+import type { ChangeEvent } from "../../server/contract/common.js";
 import type { ResourceKey } from "../../server/resources/registry.js";
 import { resources } from "../../server/resources/registry.js";
 import type { Actor } from "../../server/kit/scope.js";
@@ -37,6 +39,7 @@ export interface LooseResourceApi {
   byId(input: unknown): Promise<Entity>;
   update(input: unknown): Promise<Entity>;
   delete(input: unknown): Promise<{ id: string }>;
+  history(input: unknown): Promise<{ items: ChangeEvent[]; nextCursor: string | null }>;
 }
 
 export type Caller = ReturnType<typeof callerFor>;
@@ -61,7 +64,7 @@ export interface TestOrg {
  * Registers beforeAll/afterAll for a test file: a database of its own, services on it and, with
  * `server: true`, the real HTTP app listening on a loopback port.
  */
-export function useTestServices(options: { config?: Config; server?: boolean } = {}) {
+export function useTestServices(options: { config?: Config; server?: boolean; log?: Logger } = {}) {
   let testDb: TestDatabase | undefined;
   let services: Services | undefined;
   let server: RunningServer | undefined;
@@ -69,10 +72,13 @@ export function useTestServices(options: { config?: Config; server?: boolean } =
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
-    services = makeServices(testDb.db, options.config ? { config: options.config } : {});
+    services = makeServices(testDb.db, { ...(options.config && { config: options.config }), ...(options.log && { log: options.log }) });
+    // As main.ts does: the process's LISTEN for live changes.
+    await services.live.start();
     if (options.server) server = await startServer(services);
   });
   afterAll(async () => {
+    await services?.live.close();
     await server?.close();
     await testDb?.drop();
   });

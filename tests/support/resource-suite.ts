@@ -11,6 +11,7 @@ import { sqlIdentifier } from "../../server/kit/scope.js";
 import { Prisma } from "../../server/generated/prisma/client.js";
 import { rejection, resourceApi, useTestServices } from "./fixtures.js";
 import type { Entity } from "./fixtures.js";
+import type { ChangeEvent } from "../../server/contract/common.js";
 
 export interface ResourceSuiteSpec {
   /** A valid create input; `n` makes the search field's text unique to the call. */
@@ -208,6 +209,74 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
         const infinite = await resourceApi(owner.api, key).infinite({ [field]: value });
         expect(infinite.items.map((r) => r.id)).toEqual([made[i]?.id]);
       }
+    });
+  });
+
+  describe(`${key}: change history`, () => {
+    const history = (api: Parameters<typeof resourceApi>[0], input: unknown) => resourceApi(api, key).history(input);
+
+    it("records created, updated and deleted with actors and before/after values, newest first", async () => {
+      const owner = t.newOrg("alice");
+      const input = spec.sample(400);
+      const created = await resourceApi(owner.api, key).create(input);
+      const updated = await resourceApi(owner.as("bob"), key).update({ id: created.id, data: spec.update });
+      await resourceApi(owner.as("carol"), key).delete({ id: created.id });
+      const { items, nextCursor } = await history(owner.api, { id: created.id });
+      expect(nextCursor).toBeNull();
+      expect(items.map((e) => [e.type, e.actorId])).toEqual([
+        ["deleted", "carol"],
+        ["updated", "bob"],
+        ["created", "alice"],
+      ]);
+      const [deleted, update, create] = items;
+      expect(BigInt(deleted?.id ?? 0)).toBeGreaterThan(BigInt(update?.id ?? 0));
+      for (const event of items) expect(event).toMatchObject({ organizationId: owner.org, entityId: created.id });
+      for (const [field, value] of Object.entries(input)) expect(create?.changes[field], field).toEqual({ before: null, after: returnedValue(field, value) });
+      // Only the fields that changed, each with its value before and after.
+      const changed = Object.keys(spec.update).filter((field) => JSON.stringify(created[field]) !== JSON.stringify(updated[field]));
+      expect(Object.keys(update?.changes ?? {}).sort()).toEqual(changed.sort());
+      for (const field of changed) expect(update?.changes[field], field).toEqual({ before: created[field], after: updated[field] });
+      expect(deleted?.changes.deletedAt?.before).toBeNull();
+      expect(new Date(deleted?.createdAt ?? 0).getTime()).toBeGreaterThanOrEqual(new Date(create?.createdAt ?? 0).getTime());
+    });
+
+    it("pages with a keyset cursor, without gaps or repeats", async () => {
+      const owner = t.newOrg();
+      const created = await resourceApi(owner.api, key).create(spec.sample(401));
+      for (let i = 0; i < 4; i++) await resourceApi(owner.api, key).update({ id: created.id, data: spec.sample(410 + i) });
+      const all = (await history(owner.api, { id: created.id, limit: 100 })).items.map((e) => e.id);
+      expect(all).toHaveLength(5);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { items: ChangeEvent[]; nextCursor: string | null } = await history(owner.api, { id: created.id, limit: 2, cursor });
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.items.map((e) => e.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual(all);
+      expect((await rejection(history(owner.api, { id: created.id, cursor: "not-a-cursor" }))).code).toBe("BAD_REQUEST");
+    });
+
+    it("is NOT_FOUND for another organization's row, and stays readable to its own after a delete", async () => {
+      const owner = t.newOrg();
+      const stranger = t.newOrg();
+      const created = await resourceApi(owner.api, key).create(spec.sample(402));
+      expect((await rejection(history(stranger.api, { id: created.id }))).code).toBe("NOT_FOUND");
+      await resourceApi(owner.api, key).delete({ id: created.id });
+      expect((await rejection(history(stranger.api, { id: created.id }))).code).toBe("NOT_FOUND");
+      expect((await history(owner.api, { id: created.id })).items.map((e) => e.type)).toEqual(["deleted", "created"]);
+      expect((await rejection(history(owner.api, { id: "00000000-0000-4000-8000-000000000000" }))).code).toBe("NOT_FOUND");
+    });
+
+    it("writes no event for a change that fails", async () => {
+      const owner = t.newOrg();
+      const created = await resourceApi(owner.api, key).create(spec.sample(403));
+      await resourceApi(owner.api, key).update({ id: created.id, data: spec.update });
+      // A stale expectedUpdatedAt: refused, nothing changed, nothing recorded.
+      const stale = await rejection(resourceApi(owner.api, key).update({ id: created.id, expectedUpdatedAt: created.updatedAt, data: spec.sample(404) }));
+      expect(stale.code).toBe("CONFLICT");
+      expect((await history(owner.api, { id: created.id })).items.map((e) => e.type)).toEqual(["updated", "created"]);
     });
   });
 }

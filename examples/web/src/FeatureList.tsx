@@ -1,7 +1,7 @@
 import { useState } from "react";
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { FeatureStatus } from "@kuark/features-client";
-import { useTRPC } from "@kuark/features-client/react";
+import { useSubscription, useTRPC } from "@kuark/features-client/react";
 import { ErrorNote } from "./ErrorNote";
 import { FeatureRow } from "./FeatureRow";
 
@@ -22,10 +22,24 @@ export function FeatureList() {
     placeholderData: keepPreviousData,
   });
   const pagination = list.data?.pagination;
+  // Live: any change of the organization's features, from this page or anyone else's, refetches what shows it.
+  // The link reconnects by itself and resumes from the last event, so nothing is missed while offline.
+  const queryClient = useQueryClient();
+  const live = useSubscription(
+    trpc.features.onChange.subscriptionOptions(undefined, {
+      onData: ({ data }) => {
+        void queryClient.invalidateQueries({ queryKey: trpc.features.list.pathKey() });
+        void queryClient.invalidateQueries({ queryKey: trpc.features.history.queryKey({ id: data.feature.id }) });
+      },
+    }),
+  );
 
   return (
     <section className="card" aria-label="Features">
       <h2>Features</h2>
+      <p className="live" role="status" aria-label="Live updates">
+        Live updates: {live.status === "pending" ? "on" : live.status === "connecting" ? "connecting…" : live.status === "error" ? "off" : "…"}
+      </p>
       <div className="filters">
         <label>
           Search

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import type { FormEvent } from "react";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { fieldErrorsOf } from "@kuark/features-client";
 import type { Feature, FeatureStatus } from "@kuark/features-client";
 import { useTRPC } from "@kuark/features-client/react";
@@ -85,7 +85,36 @@ function EditRow({ feature, onDone }: { feature: Feature; onDone: () => void }) 
           </button>
           {!fieldErrors && <ErrorNote error={update.error} />}
         </form>
+        <History id={feature.id} />
       </td>
     </tr>
+  );
+}
+
+/** Who changed this feature, and what each field said before: `features.history`, newest first. */
+function History({ id }: { id: string }) {
+  const trpc = useTRPC();
+  const history = useQuery(trpc.features.history.queryOptions({ id, limit: 20 }));
+  return (
+    <section aria-label="History" className="history">
+      <h3>History</h3>
+      <ErrorNote error={history.error} />
+      <ol>
+        {history.data?.items.map((event) => (
+          <li key={event.id}>
+            <strong>{event.type}</strong> by {event.actorId}, {new Date(event.createdAt).toLocaleString()}
+            {event.type === "updated" && (
+              <ul>
+                {Object.entries(event.changes).map(([field, { before, after }]) => (
+                  <li key={field}>
+                    {field}: {JSON.stringify(before)} → {JSON.stringify(after)}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </li>
+        ))}
+      </ol>
+    </section>
   );
 }

@@ -45,6 +45,8 @@ function example(schema, depth = 0) {
 }
 
 function exampleText(procedure) {
+  // A subscription's every input is optional (lastEventId, filters): start with all of it.
+  if (procedure.type === "subscription") return "{}";
   return procedure.input ? pretty(example(procedure.input)) : "";
 }
 
@@ -98,9 +100,10 @@ function select(procedure) {
   $("input").value = drafts.get(procedure.path) ?? exampleText(procedure);
   $("input-schema").textContent = procedure.input ? pretty(procedure.input) : "(none)";
   $("output-schema").textContent = procedure.output ? pretty(procedure.output) : "(not declared)";
-  const runnable = procedure.type !== "subscription";
-  $("run").disabled = !runnable;
-  $("run").title = runnable ? "" : "Subscriptions stream over SSE or WebSockets; the panel does not run them.";
+  stopSubscription();
+  $("run").disabled = false;
+  $("run").textContent = procedure.type === "subscription" ? "Start" : "Run";
+  $("run").title = procedure.type === "subscription" ? "Streams over SSE (EventSource) until you stop it; newest event first." : "";
   showResult({ state: "idle" });
   history.replaceState(null, "", `#${procedure.path}`);
   renderList();
@@ -128,8 +131,64 @@ function showResult({ state, status = "", ok, error, data }) {
   $("result").textContent = data === undefined ? "" : typeof data === "string" ? data : pretty(data);
 }
 
+/** The open subscription (an EventSource), if any: one at a time. */
+let stream;
+
+function stopSubscription(status) {
+  if (!stream) return;
+  stream.source.close();
+  stream = undefined;
+  $("run").textContent = current?.type === "subscription" ? "Start" : "Run";
+  if (status) $("status").textContent = status;
+}
+
+/**
+ * A subscription over tRPC's SSE protocol, with the browser's own EventSource: it cannot send headers, so the
+ * token goes in `connectionParams` (the service never logs it). Events arrive as `message`s whose
+ * `lastEventId` is the tracked id; tRPC's own events say connected, error and end.
+ */
+function startSubscription(procedure, input, token) {
+  const params = new URLSearchParams();
+  if (input !== undefined) params.set("input", JSON.stringify(input));
+  if (token) params.set("connectionParams", JSON.stringify({ token }));
+  const source = new EventSource(`${description.trpcPath}/${procedure.path}?${params}`);
+  const events = [];
+  stream = { source };
+  $("run").textContent = "Stop";
+  showResult({ state: "running", status: "connecting…" });
+  source.addEventListener("connected", () => showResult({ state: "running", status: "subscribed · waiting for events", data: events }));
+  source.addEventListener("message", (event) => {
+    let data;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      data = event.data;
+    }
+    events.unshift({ id: event.lastEventId || undefined, data });
+    showResult({ state: "running", status: `subscribed · ${events.length} event${events.length === 1 ? "" : "s"}`, ok: true, data: events });
+  });
+  source.addEventListener("serialized-error", (event) => {
+    let error;
+    try {
+      error = JSON.parse(event.data);
+    } catch {
+      error = { code: "ERROR", message: event.data };
+    }
+    stopSubscription();
+    showResult({ state: "done", status: "ended with an error", ok: false, error, data: events });
+  });
+  source.addEventListener("return", () => {
+    stopSubscription();
+    showResult({ state: "done", status: "ended by the server", ok: true, data: events });
+  });
+}
+
 async function run() {
   const procedure = current;
+  if (procedure.type === "subscription" && stream) {
+    stopSubscription("stopped");
+    return;
+  }
   const text = $("input").value.trim();
   let input;
   if (procedure.input && text !== "") {
@@ -142,6 +201,10 @@ async function run() {
   }
   const headers = {};
   const token = $("token").value.trim();
+  if (procedure.type === "subscription") {
+    startSubscription(procedure, input, token);
+    return;
+  }
   if (token) headers.authorization = `Bearer ${token}`;
   let url = `${description.trpcPath}/${procedure.path}`;
   const init = { headers };
@@ -172,7 +235,7 @@ async function run() {
   } catch (e) {
     showResult({ state: "done", status: "network error", ok: false, error: { code: "NETWORK", message: e.message } });
   } finally {
-    $("run").disabled = procedure.type === "subscription";
+    $("run").disabled = false;
   }
 }
 

@@ -1,0 +1,191 @@
+/**
+ * The change log, scoped like every other org-owned query: a `ChangeLog` is bound to one caller and one
+ * resource, and reads and writes only its organization's events. The kit's service writes an event in the
+ * same transaction as each create, update and soft delete, and sends the PostgreSQL notification that
+ * live subscribers (./live.ts) wait for inside that transaction too: a rolled-back change leaves neither
+ * an event nor a notification, and a committed one always has both.
+ *
+ * Ordering: every write of an organization first takes a transaction-scoped advisory lock on that
+ * organization, so its event ids are drawn and committed in the same order. "The events after id N" of
+ * one organization therefore never skips an event that commits later (what resume relies on), and
+ * reading the row before updating it sees the last committed version (the before values are exact).
+ */
+import type { ChangeEvent, ChangeType } from "../contract/common.js";
+import { Prisma } from "../generated/prisma/client.js";
+import type { Actor, Row } from "./scope.js";
+import { sqlIdentifier } from "./scope.js";
+
+/** The channel every instance LISTENs on; a notification's payload is a `ChangeNotification`. */
+export const CHANGE_CHANNEL = "kuark_changes";
+
+/** What a notification carries: enough to know who should fetch the event (never the entity itself). */
+export interface ChangeNotification {
+  id: string;
+  organizationId: string;
+  resource: string;
+}
+
+/** An event as stored: the wire `ChangeEvent` plus the resource and the entity after the change. */
+export interface StoredChange extends ChangeEvent {
+  resource: string;
+  entity: Row;
+}
+
+type Changes = ChangeEvent["changes"];
+
+/** The Prisma calls the change log makes: on the client or on a transaction. */
+export type Queryable = Pick<Prisma.TransactionClient, "$executeRaw" | "$queryRaw" | "changeEvent">;
+
+export interface ChangeLog {
+  /** Serializes the organization's writes until the transaction ends (see the file comment). */
+  lockOrganization(): Promise<void>;
+  /** Writes the event and notifies listeners; call inside the write's transaction. */
+  record(change: { entityId: string; type: ChangeType; changes: Changes; entity: Row }): Promise<void>;
+  /** One row's events, newest first, after the `cursor` event id. */
+  history(entityId: string, cursor: bigint | null | undefined, limit: number): Promise<{ items: ChangeEvent[]; nextCursor: string | null }>;
+  /** Whether the row exists in the caller's organization, deleted or not (history outlives a delete). */
+  rowExists(entityId: string): Promise<boolean>;
+}
+
+const EVENT_COLUMNS = {
+  id: true,
+  organizationId: true,
+  resource: true,
+  entityId: true,
+  type: true,
+  actorId: true,
+  changes: true,
+  entity: true,
+  createdAt: true,
+} as const;
+
+type EventRow = Prisma.ChangeEventGetPayload<{ select: typeof EVENT_COLUMNS }>;
+
+export function storedChangeOf(row: EventRow): StoredChange {
+  return {
+    id: row.id.toString(),
+    organizationId: row.organizationId,
+    resource: row.resource,
+    entityId: row.entityId,
+    type: row.type,
+    actorId: row.actorId,
+    changes: row.changes as Changes,
+    entity: row.entity as Row,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+function eventOf(row: EventRow): ChangeEvent {
+  const { resource: _resource, entity: _entity, ...event } = storedChangeOf(row);
+  return event;
+}
+
+/** Fields that say who and when, not what: they change with every write and are on the event itself. */
+const BOOKKEEPING = new Set(["id", "organizationId", "createdById", "updatedById", "createdAt", "updatedAt"]);
+
+/** The fields whose wire values differ between `before` (null for a create) and `after`. */
+export function changedFields(before: Row | null, after: Row): Changes {
+  const changes: Changes = {};
+  for (const [field, value] of Object.entries(after)) {
+    if (BOOKKEEPING.has(field)) continue;
+    const previous = before ? before[field] : null;
+    if (before && JSON.stringify(previous) === JSON.stringify(value)) continue;
+    changes[field] = { before: previous ?? null, after: value ?? null };
+  }
+  return changes;
+}
+
+/** A `lockOrganization` key: 64 bits of the organization id's hash, in a namespace of its own. */
+const lockKey = (organizationId: string) => `kuark:changes:${organizationId}`;
+
+export function createChangeLog(db: Queryable, resource: string, table: string, actor: Actor): ChangeLog {
+  const { organizationId } = actor;
+  return {
+    async lockOrganization() {
+      await db.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(organizationId)}, 0))`;
+    },
+
+    async record({ entityId, type, changes, entity }) {
+      const { id } = await db.changeEvent.create({
+        data: {
+          organizationId,
+          resource,
+          entityId,
+          type,
+          actorId: actor.sub,
+          changes: changes as Prisma.InputJsonValue,
+          entity: entity as Prisma.InputJsonValue,
+        },
+        select: { id: true },
+      });
+      const notification: ChangeNotification = { id: id.toString(), organizationId, resource };
+      // Delivered to listeners only when (and if) the transaction commits, in commit order.
+      await db.$executeRaw`SELECT pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify(notification)})`;
+    },
+
+    async history(entityId, cursor, limit) {
+      const rows = await db.changeEvent.findMany({
+        where: { organizationId, resource, entityId, ...(cursor != null && { id: { lt: cursor } }) },
+        orderBy: { id: "desc" },
+        take: limit + 1,
+        select: EVENT_COLUMNS,
+      });
+      const items = rows.slice(0, limit).map(eventOf);
+      return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+    },
+
+    async rowExists(entityId) {
+      const rows = await db.$queryRaw<unknown[]>(
+        Prisma.sql`SELECT 1 FROM ${sqlIdentifier(table)} WHERE id = ${entityId}::uuid AND organization_id = ${organizationId}`,
+      );
+      return rows.length > 0;
+    },
+  };
+}
+
+/**
+ * Reads of the change log across the caller's organization, for live subscriptions: the events after an
+ * id (replay), and whether an id is still within retention.
+ */
+export interface ChangeFeedReader {
+  /** The organization's events of `resource` after `afterId`, oldest first, at most `limit`. */
+  after(afterId: bigint, limit: number): Promise<StoredChange[]>;
+  /** The newest event id of the resource in the organization now (0 when none): where a fresh subscription starts. */
+  latestId(): Promise<bigint>;
+  /** When the organization's event `id` was written, or undefined when it is not (or no longer) kept. */
+  writtenAt(id: bigint): Promise<Date | undefined>;
+}
+
+export function createChangeFeedReader(db: Queryable, resource: string, organizationId: string): ChangeFeedReader {
+  return {
+    async after(afterId, limit) {
+      const rows = await db.changeEvent.findMany({
+        where: { organizationId, resource, id: { gt: afterId } },
+        orderBy: { id: "asc" },
+        take: limit,
+        select: EVENT_COLUMNS,
+      });
+      return rows.map(storedChangeOf);
+    },
+    async latestId() {
+      const latest = await db.changeEvent.findFirst({ where: { organizationId, resource }, orderBy: { id: "desc" }, select: { id: true } });
+      return latest?.id ?? 0n;
+    },
+    async writtenAt(id) {
+      const row = await db.changeEvent.findFirst({ where: { organizationId, id }, select: { createdAt: true } });
+      return row?.createdAt;
+    },
+  };
+}
+
+/** The events with these ids (any organization): what an instance fetches once per notification batch. */
+export async function changesById(db: Queryable, ids: bigint[]): Promise<StoredChange[]> {
+  const rows = await db.changeEvent.findMany({ where: { id: { in: ids } }, orderBy: { id: "asc" }, select: EVENT_COLUMNS });
+  return rows.map(storedChangeOf);
+}
+
+/** Deletes events older than `hours`; returns how many. */
+export async function pruneChanges(db: Queryable, hours: number): Promise<number> {
+  const { count } = await db.changeEvent.deleteMany({ where: { createdAt: { lt: new Date(Date.now() - hours * 3_600_000) } } });
+  return count;
+}

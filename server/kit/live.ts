@@ -1,0 +1,183 @@
+/**
+ * Live changes, one hub per process. Every write NOTIFYs `kuark_changes` inside its transaction
+ * (./changes.ts); the hub LISTENs once (one dedicated connection per process, however many subscribers),
+ * fetches each batch of notified events once, and hands them to the subscribers of that organization and
+ * resource on this process. Subscribers (./subscription.ts) keep the id of the last event they saw, skip
+ * anything at or below it, and after the listener reconnects (`resync`) read what they missed from the
+ * change log itself, so a database restart loses nothing.
+ *
+ * Why LISTEN/NOTIFY and not Redis pub/sub or a broker: the notification commits with the change (no
+ * event for a rolled-back write, no committed write without one), and PostgreSQL is already every
+ * instance's shared dependency. Notifications are small (ids only): PostgreSQL caps a payload at 8000 bytes.
+ */
+import type { Database } from "../db/database.js";
+import type { Listener } from "../db/listen.js";
+import type { Logger } from "../logger.js";
+import { CHANGE_CHANNEL, changesById, pruneChanges } from "./changes.js";
+import type { ChangeNotification, StoredChange } from "./changes.js";
+import type { OrgData } from "./scope.js";
+
+export type HubSignal = { kind: "change"; change: StoredChange } | { kind: "resync" } | { kind: "closing" };
+
+export interface LiveLimits {
+  /** 0: no limit. */
+  perOrganization: number;
+  /** 0: no limit. */
+  perIp: number;
+}
+
+export interface Subscription {
+  /** Stops delivery and frees the slot counted against the limits. */
+  end(): void;
+}
+
+export type SubscribeResult = { ok: true; subscription: Subscription } | { ok: false; reason: "organization" | "ip" | "closing" };
+
+export interface ChangeHub {
+  /** Starts listening (and pruning events past retention); a second call does nothing. */
+  start(): Promise<void>;
+  /** Delivers the organization's changes of `resource` to `deliver`, or refuses when over a limit. */
+  subscribe(target: { resource: string; organizationId: string; ip: string | undefined }, deliver: (signal: HubSignal) => void): SubscribeResult;
+  /** Open subscriptions on this process. */
+  readonly open: number;
+  /** Ends every subscription (`closing`) and refuses new ones: the process is shutting down. */
+  close(): Promise<void>;
+}
+
+interface Subscriber {
+  deliver: (signal: HubSignal) => void;
+}
+
+export interface ChangeHubOptions {
+  db: Pick<Database, "listen">;
+  data: OrgData;
+  log: Logger;
+  limits: LiveLimits;
+  retentionHours: number;
+  /** Told when a subscription opens (+1) or ends (-1): the open-subscriptions gauge. */
+  onOpenChange?: ((delta: 1 | -1) => void) | undefined;
+}
+
+const PRUNE_EVERY_MS = 15 * 60_000;
+
+export function createChangeHub({ db, data, log, limits, retentionHours, onOpenChange }: ChangeHubOptions): ChangeHub {
+  const byTarget = new Map<string, Set<Subscriber>>();
+  const perOrganization = new Map<string, number>();
+  const perIp = new Map<string, number>();
+  let open = 0;
+  let closing = false;
+  let listener: Listener | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
+  // The ids notified since the last fetch, and the chain that fetches them in order.
+  let pending: bigint[] = [];
+  let chain: Promise<void> = Promise.resolve();
+  const prisma = data.withoutOrganizationScope("the change hub fetches each notified event once and hands it to that organization's subscribers only");
+
+  const targetKey = (organizationId: string, resource: string) => `${resource}\u0000${organizationId}`;
+  const bump = (counts: Map<string, number>, key: string, delta: number) => {
+    const next = (counts.get(key) ?? 0) + delta;
+    if (next <= 0) counts.delete(key);
+    else counts.set(key, next);
+  };
+
+  const dispatch = (change: StoredChange) => {
+    const subscribers = byTarget.get(targetKey(change.organizationId, change.resource));
+    if (!subscribers) return;
+    for (const subscriber of subscribers) subscriber.deliver({ kind: "change", change });
+  };
+
+  const fetchPending = async () => {
+    const ids = pending;
+    pending = [];
+    if (ids.length === 0) return;
+    try {
+      for (const change of await changesById(prisma, ids)) dispatch(change);
+    } catch (err) {
+      // The events are in the change log: subscribers read them there.
+      log.warn({ err }, "change hub: cannot fetch notified events; subscribers resync");
+      for (const subscribers of byTarget.values()) for (const subscriber of subscribers) subscriber.deliver({ kind: "resync" });
+    }
+  };
+
+  const onNotify = (payload: string) => {
+    let notification: ChangeNotification;
+    try {
+      notification = JSON.parse(payload) as ChangeNotification;
+    } catch {
+      return;
+    }
+    // Nobody here watches that organization's resource: nothing to fetch.
+    if (!byTarget.has(targetKey(notification.organizationId, notification.resource))) return;
+    pending.push(BigInt(notification.id));
+    // One fetch for every notification that arrived in the same turn; fetches stay in order.
+    if (pending.length === 1) chain = chain.then(() => new Promise((resolve) => setImmediate(resolve))).then(fetchPending);
+  };
+
+  const prune = async () => {
+    try {
+      const removed = await pruneChanges(prisma, retentionHours);
+      if (removed > 0) log.info({ removed, retentionHours }, "change log: pruned events past retention");
+    } catch (err) {
+      log.warn({ err }, "change log: pruning failed; retrying later");
+    }
+  };
+
+  return {
+    async start() {
+      if (listener || closing) return;
+      listener = await db.listen(CHANGE_CHANNEL, {
+        onNotify,
+        onReconnect() {
+          for (const subscribers of byTarget.values()) for (const subscriber of subscribers) subscriber.deliver({ kind: "resync" });
+        },
+      });
+      void prune();
+      pruneTimer = setInterval(() => void prune(), PRUNE_EVERY_MS);
+      pruneTimer.unref();
+    },
+
+    subscribe({ resource, organizationId, ip }, deliver) {
+      if (closing) return { ok: false, reason: "closing" };
+      if (limits.perOrganization > 0 && (perOrganization.get(organizationId) ?? 0) >= limits.perOrganization) return { ok: false, reason: "organization" };
+      const ipKey = ip ?? "unknown";
+      if (limits.perIp > 0 && (perIp.get(ipKey) ?? 0) >= limits.perIp) return { ok: false, reason: "ip" };
+      const key = targetKey(organizationId, resource);
+      const subscriber: Subscriber = { deliver };
+      let subscribers = byTarget.get(key);
+      if (!subscribers) byTarget.set(key, (subscribers = new Set()));
+      subscribers.add(subscriber);
+      bump(perOrganization, organizationId, 1);
+      bump(perIp, ipKey, 1);
+      open++;
+      onOpenChange?.(1);
+      let ended = false;
+      return {
+        ok: true,
+        subscription: {
+          end() {
+            if (ended) return;
+            ended = true;
+            subscribers.delete(subscriber);
+            if (subscribers.size === 0 && byTarget.get(key) === subscribers) byTarget.delete(key);
+            bump(perOrganization, organizationId, -1);
+            bump(perIp, ipKey, -1);
+            open--;
+            onOpenChange?.(-1);
+          },
+        },
+      };
+    },
+
+    get open() {
+      return open;
+    },
+
+    async close() {
+      closing = true;
+      clearInterval(pruneTimer);
+      for (const subscribers of byTarget.values()) for (const subscriber of subscribers) subscriber.deliver({ kind: "closing" });
+      await listener?.close();
+      listener = undefined;
+    },
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * One `onChange` subscription: the async generator tRPC streams over SSE. Each event is
+ * `tracked(eventId, { type, <entity> })`, so tRPC's `httpSubscriptionLink` resumes from the last one by
+ * itself after a reconnect (it sends `lastEventId`, also as the `Last-Event-ID` header of EventSource).
+ *
+ * No loss, no duplicate: the subscriber registers with the hub before it reads anything, so nothing that
+ * commits meanwhile slips between the replay and the live events; it then yields only ids above the last
+ * one it yielded. An organization's event ids commit in order (./changes.ts), so "above the last id" is
+ * exactly "not seen yet".
+ * @see https://trpc.io/docs/server/subscriptions#tracked
+ */
+import { TRPCError, tracked } from "@trpc/server";
+import type { TrackedEnvelope } from "@trpc/server";
+import type { ChangeType } from "../contract/common.js";
+import type { ChangeFeedReader, StoredChange } from "./changes.js";
+import type { ChangeHub, HubSignal } from "./live.js";
+import type { Row } from "./scope.js";
+
+export interface ChangeStreamOptions {
+  hub: ChangeHub;
+  reader: ChangeFeedReader;
+  resource: string;
+  organizationId: string;
+  ip: string | undefined;
+  /** The entity's key in each event: `feature`. */
+  entityKey: string;
+  /** The resource's search field (what `search` matches). */
+  searchField: string;
+  input: { lastEventId?: string | null | undefined; search?: string | undefined } & Record<string, unknown>;
+  /** Ends the stream when the client goes away. */
+  signal: AbortSignal | undefined;
+  /** When the caller's token expires (ms since the epoch): the stream ends with UNAUTHORIZED then. */
+  expiresAt: number | undefined;
+  retentionHours: number;
+}
+
+export type ChangeNoticeOf<TEntity> = { type: ChangeType } & Record<string, TEntity | ChangeType>;
+
+/** How many events a replay reads per query. */
+const REPLAY_BATCH = 500;
+/** setTimeout's longest delay; a later expiry is re-armed when it fires. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** The entity before the change: the after state with each changed field's `before` value. */
+function beforeOf(change: StoredChange): Row | null {
+  if (change.type === "created") return null;
+  if (change.type === "deleted") return change.entity;
+  const before: Row = { ...change.entity };
+  for (const [field, { before: value }] of Object.entries(change.changes)) if (field in before) before[field] = value;
+  return before;
+}
+
+/** Whether the filters and search match the entity before or after the change (a row leaving a filtered list counts). */
+function matcher(input: ChangeStreamOptions["input"], searchField: string): (change: StoredChange) => boolean {
+  const filters = Object.entries(input).filter(([key, value]) => key !== "lastEventId" && key !== "search" && value !== undefined);
+  const search = input.search?.toLowerCase();
+  if (filters.length === 0 && !search) return () => true;
+  const matches = (row: Row | null) =>
+    row !== null &&
+    filters.every(([key, value]) => row[key] === value) &&
+    (!search || (typeof row[searchField] === "string" && row[searchField].toLowerCase().includes(search)));
+  return (change) => matches(change.type === "deleted" ? null : change.entity) || matches(beforeOf(change));
+}
+
+/** Signals in arrival order; `stop` (the client left, the token expired) goes ahead of everything. */
+class SignalQueue {
+  private items: HubSignal[] = [];
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  push(signal: HubSignal) {
+    this.items.push(signal);
+    this.wake?.();
+  }
+  stop() {
+    this.stopped = true;
+    this.wake?.();
+  }
+  /** The next signal, or undefined once stopped. */
+  async next(): Promise<HubSignal | undefined> {
+    while (!this.stopped && this.items.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
+    this.wake = undefined;
+    return this.stopped ? undefined : this.items.shift();
+  }
+}
+
+export async function* changeStream<TEntity>(options: ChangeStreamOptions): AsyncGenerator<TrackedEnvelope<ChangeNoticeOf<TEntity>>, void> {
+  const { hub, reader, input, entityKey, signal } = options;
+  const queue = new SignalQueue();
+  const subscribed = hub.subscribe({ resource: options.resource, organizationId: options.organizationId, ip: options.ip }, (s) => queue.push(s));
+  if (!subscribed.ok) {
+    if (subscribed.reason === "closing") throw new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "This instance is shutting down; reconnect" });
+    throw new TRPCError({
+      code: "TOO_MANY_REQUESTS",
+      message: subscribed.reason === "ip" ? "Too many open subscriptions from this address" : "Too many open subscriptions for this organization",
+    });
+  }
+  let expiryTimer: NodeJS.Timeout | undefined;
+  let expired = false;
+  const onAbort = () => queue.stop();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.expiresAt !== undefined) {
+    const arm = () => {
+      const left = (options.expiresAt ?? 0) - Date.now();
+      if (left > 0) {
+        expiryTimer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+        return;
+      }
+      expired = true;
+      queue.stop();
+    };
+    arm();
+  }
+  const matches = matcher(input, options.searchField);
+  const notice = (change: StoredChange) => tracked(change.id, { type: change.type, [entityKey]: change.entity as TEntity });
+  try {
+    let last: bigint;
+    if (input.lastEventId) {
+      last = BigInt(input.lastEventId);
+      const writtenAt = await reader.writtenAt(last);
+      if (!writtenAt || writtenAt.getTime() < Date.now() - options.retentionHours * 3_600_000) {
+        throw new TRPCError({
+          code: "PRECONDITION_FAILED",
+          message: "EVENTS_EXPIRED: lastEventId is older than the change log keeps (or unknown); refetch, then subscribe without lastEventId",
+        });
+      }
+    } else {
+      last = await reader.latestId();
+    }
+    // Replays what the change log has after `last` (a resume, or a resync after the listener reconnected).
+    async function* replay(): AsyncGenerator<TrackedEnvelope<ChangeNoticeOf<TEntity>>> {
+      for (;;) {
+        const batch = await reader.after(last, REPLAY_BATCH);
+        for (const change of batch) {
+          last = BigInt(change.id);
+          if (matches(change)) yield notice(change);
+        }
+        if (batch.length < REPLAY_BATCH) return;
+      }
+    }
+    if (input.lastEventId) yield* replay();
+    for (;;) {
+      const next = await queue.next();
+      if (next === undefined) break;
+      if (next.kind === "closing") throw new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "This instance is shutting down; reconnect" });
+      if (next.kind === "resync") {
+        yield* replay();
+        continue;
+      }
+      const id = BigInt(next.change.id);
+      if (id <= last) continue;
+      last = id;
+      if (matches(next.change)) yield notice(next.change);
+    }
+    if (expired) throw new TRPCError({ code: "UNAUTHORIZED", message: "The token has expired" });
+  } finally {
+    clearTimeout(expiryTimer);
+    signal?.removeEventListener("abort", onAbort);
+    subscribed.subscription.end();
+  }
+}

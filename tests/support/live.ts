@@ -1,0 +1,115 @@
+/**
+ * Live-update test helpers: an `onChange` subscriber through the real client (`createKuarkClient`, its
+ * `httpSubscriptionLink` over the `eventsource` ponyfill: Node.js 20 has no EventSource), recording what it
+ * receives; and a raw SSE reader for what the client hides (the stream's end, headers).
+ */
+import { EventSource } from "eventsource";
+import { expect } from "vitest";
+import { createKuarkClient } from "../../client/src/index.js";
+import type { Feature } from "../../client/src/index.js";
+
+export interface ReceivedChange {
+  id: string;
+  type: "created" | "updated" | "deleted";
+  feature: Feature;
+}
+
+export interface Subscriber {
+  changes: ReceivedChange[];
+  /** The error that ended the subscription, if one did. */
+  error: { code: string | undefined; message: string } | undefined;
+  /** Whether the stream has said it started (the server accepted the subscription). */
+  started: boolean;
+  /** Resolves once `count` changes have arrived (fails after `timeoutMs`). */
+  waitForChanges(count: number, timeoutMs?: number): Promise<ReceivedChange[]>;
+  waitForError(timeoutMs?: number): Promise<{ code: string | undefined; message: string }>;
+  waitStarted(timeoutMs?: number): Promise<void>;
+  stop(): void;
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export function subscribeToFeatures(url: string, token: string | undefined, input?: { lastEventId?: string | null; status?: "ACTIVE" | "INACTIVE"; search?: string }): Subscriber {
+  const client = createKuarkClient({ url: `${url}/trpc`, getToken: () => token, EventSource });
+  const state: Subscriber = {
+    changes: [],
+    error: undefined,
+    started: false,
+    async waitForChanges(count, timeoutMs = 5_000) {
+      await until(() => state.changes.length >= count || state.error !== undefined, timeoutMs, `${count} changes (have ${state.changes.length})`);
+      if (state.changes.length < count) throw new Error(`subscription ended with ${state.error?.code}: ${state.error?.message}`);
+      return state.changes;
+    },
+    async waitForError(timeoutMs = 5_000) {
+      await until(() => state.error !== undefined, timeoutMs, "an error");
+      return state.error as { code: string | undefined; message: string };
+    },
+    async waitStarted(timeoutMs = 5_000) {
+      await until(() => state.started || state.error !== undefined, timeoutMs, "the stream to start");
+      // The hub registers the subscriber before the stream's first read; give the server that turn.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    },
+    stop: () => subscription.unsubscribe(),
+  };
+  const subscription = client.features.onChange.subscribe(input, {
+    onStarted: () => (state.started = true),
+    onData: (envelope) => {
+      const { id, data } = envelope;
+      state.changes.push({ id, type: data.type, feature: data.feature });
+    },
+    onError: (error) => {
+      state.error = { code: error.data?.code, message: error.message };
+    },
+  });
+  return state;
+}
+
+/** The changes' types and feature ids, for comparing sequences. */
+export const summary = (changes: ReceivedChange[]) => changes.map((c) => [c.type, c.feature.id]);
+
+/** Ids strictly increase: the order the events were written in. */
+export function expectIncreasingIds(changes: ReceivedChange[]): void {
+  const ids = changes.map((c) => BigInt(c.id));
+  for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!).toBe(true);
+}
+
+/**
+ * Opens the raw SSE stream of `features.onChange` with `headers` and collects its text until it ends
+ * (or `abort` is called): what the server wrote, exactly.
+ */
+export function rawStream(url: string, headers: Record<string, string>, query = "") {
+  const controller = new AbortController();
+  let text = "";
+  let status = 0;
+  const done = (async () => {
+    const res = await fetch(`${url}/trpc/features.onChange${query}`, { headers: { accept: "text/event-stream", ...headers }, signal: controller.signal });
+    status = res.status;
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { value, done: ended } = (await reader.read()) as { value: Uint8Array | undefined; done: boolean };
+      if (ended) return;
+      text += decoder.decode(value, { stream: true });
+    }
+  })().catch((error: unknown) => {
+    if (!controller.signal.aborted) throw error;
+  });
+  return {
+    get text() {
+      return text;
+    },
+    get status() {
+      return status;
+    },
+    /** Resolves when the server ends the stream. */
+    ended: done,
+    waitFor: (needle: string, timeoutMs = 5_000) => until(() => text.includes(needle), timeoutMs, `"${needle}" in the stream`),
+    abort: () => controller.abort(),
+  };
+}
