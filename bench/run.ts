@@ -27,6 +27,7 @@ import { PrismaPGliteWithExtensions, createPGlite } from "../server/db/pglite.js
 import { applyMigrations } from "../server/db/schema-engine.js";
 import { PrismaClient } from "../server/generated/prisma/client.js";
 import { writeReport } from "./report.js";
+import { liveBench, writeLiveReport } from "./live.js";
 import type { BenchResults, CapturedEndpoint, LoadResult, ObservabilityResults, ScaleRow, Target } from "./report.js";
 import { freePort } from "../scripts/support/throwaway-postgres.js";
 
@@ -505,6 +506,14 @@ async function scale(): Promise<ScaleRow[]> {
 
 // ---------------------------------------------------------------------------------------------------
 
+// `npm run bench -- --live`: the live-updates benchmark alone (PostgreSQL; see bench/live.ts).
+if (flags.has("--live")) {
+  await mkdir(outDir, { recursive: true });
+  await writeLiveReport(outDir, await liveBench(adminUrl, log));
+  log(`done: ${path.relative(root, outDir)}/live.md`);
+  process.exit(0);
+}
+
 log(`${quick ? "quick" : "full"} run on ${embedded ? "embedded PGlite" : `PostgreSQL (${new URL(adminUrl).host})`}; results to ${path.relative(root, outDir)}/`);
 log("building the server (npm run build:server)");
 const build = spawnSync("npm", ["run", "-s", "build:server"], { cwd: root, stdio: "inherit" });
@@ -538,6 +547,8 @@ try {
     elapsedSeconds: (Date.now() - started) / 1000,
   };
   await writeReport(outDir, results);
+  // Live updates need PostgreSQL (LISTEN/NOTIFY across processes): not part of the embedded run.
+  if (!embedded) await writeLiveReport(outDir, await liveBench(adminUrl, log));
   log(`done in ${results.elapsedSeconds.toFixed(0)} s: ${path.relative(root, outDir)}/summary.md`);
 } finally {
   await dropDatabase().catch((error: unknown) => console.error("could not drop the benchmark database:", error));
