@@ -70,7 +70,7 @@ async function listedPaths(): Promise<(string | null)[]> {
 
 /** Waits until "Get dev token" has filled the token field (a string expression: tsconfig has no DOM types). */
 async function waitForToken(): Promise<void> {
-  await page.waitForFunction('document.getElementById("token").value.length > 20');
+  await expect.poll(() => page.inputValue("#token"), { timeout: 10_000 }).toMatch(/^.{21,}$/);
 }
 
 /** Picks a procedure in the list, types `input` (as JSON) unless undefined, presses Run and reads the answer. */
@@ -134,7 +134,7 @@ describe("developer panel in Chromium", () => {
     await page.click('nav button[data-path="features.onChange"]');
     expect(await page.textContent("#run")).toBe("Start");
     await page.click("#run");
-    await page.waitForFunction('document.getElementById("status").textContent.startsWith("subscribed")');
+    await expect.poll(async () => (await page.textContent("#status")) ?? "", { timeout: 10_000 }).toMatch(/^subscribed/);
     expect(await page.textContent("#run")).toBe("Stop");
     const token = tokenFor("someone", org);
     const created = await fetch(`${server.url}/trpc/features.create`, {
@@ -143,7 +143,7 @@ describe("developer panel in Chromium", () => {
       body: JSON.stringify({ name: "Seen live in the panel" }),
     });
     expect(created.status).toBe(200);
-    await page.waitForFunction('document.getElementById("result").textContent.includes("Seen live in the panel")');
+    await expect.poll(async () => (await page.textContent("#result")) ?? "", { timeout: 10_000 }).toContain("Seen live in the panel");
     expect(await page.textContent("#status")).toContain("1 event");
     const events = JSON.parse((await page.textContent("#result")) ?? "[]") as { id: string; data: { type: string; feature: { createdById: string } } }[];
     expect(events[0]?.data).toMatchObject({ type: "created", feature: { createdById: "someone" } });

@@ -29,9 +29,20 @@ export const TSX_MAIN = ["--import", "tsx", "server/main.ts"];
 
 /**
  * Starts the service (`node --import tsx server/main.ts`, or `args`) on an ephemeral port, metrics on
- * another free port; resolves once it listens.
+ * another free port; resolves once it listens. The metrics port is picked before the process binds it, so
+ * another process can take it meanwhile: a start that fails on EADDRINUSE is tried again with a new port.
  */
 export async function startServiceProcess(env: NodeJS.ProcessEnv, options: { args?: string[]; cwd?: string } = {}): Promise<ServiceProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(env, options);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof Error) || !error.message.includes("EADDRINUSE")) throw error;
+    }
+  }
+}
+
+async function startOnce(env: NodeJS.ProcessEnv, options: { args?: string[]; cwd?: string }): Promise<ServiceProcess> {
   const metricsPort = String(await freePort());
   const child = spawn(process.execPath, options.args ?? TSX_MAIN, {
     cwd: options.cwd ?? projectRoot,
