@@ -19,13 +19,36 @@ const pool = process.env.PGLITE_DATA_DIR
       const { PGlite } = await import("@electric-sql/pglite");
       const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm");
       const db = new PGlite({ dataDir: process.env.PGLITE_DATA_DIR, extensions: { pg_trgm } });
-      return { query: (sql, params) => db.query(sql, params), end: () => db.close() };
+      return {
+        query: (sql, params) => db.query(sql, params),
+        transaction: (work) => db.transaction((tx) => work({ query: (sql, params) => tx.query(sql, params) })),
+        end: () => db.close(),
+      };
     })()
-  : new pg.Pool({
-      connectionString: process.env.DATABASE_URL,
-      max: Number(process.env.DATABASE_POOL_SIZE ?? 10),
-      statement_timeout: 10_000,
-    });
+  : (() => {
+      const pool = new pg.Pool({
+        connectionString: process.env.DATABASE_URL,
+        max: Number(process.env.DATABASE_POOL_SIZE ?? 10),
+        statement_timeout: 10_000,
+      });
+      return {
+        query: (sql, params) => pool.query(sql, params),
+        /** BEGIN on one connection of the pool; the captured statements end with the COMMIT. */
+        async transaction(work) {
+          const client = await pool.connect();
+          try {
+            await client.query("BEGIN");
+            return await work(client);
+          } catch (error) {
+            await client.query("ROLLBACK").catch(() => {});
+            throw error;
+          } finally {
+            client.release();
+          }
+        },
+        end: () => pool.end(),
+      };
+    })();
 
 /** `GET /trpc/features.list?input=...` -> the endpoint captured for exactly that request. */
 const byRequest = new Map(captured.endpoints.map((e) => [`${e.method} ${e.path}`, e]));
@@ -53,16 +76,7 @@ function send(res, status, body) {
 }
 
 async function answer(endpoint, body) {
-  if (endpoint.kind === "create") {
-    const input = JSON.parse(body);
-    const now = new Date();
-    // A new id and new timestamps per row, as Prisma makes them; the name comes from the request.
-    const params = endpoint.statements[0].params.map((p, i) =>
-      UUID.test(p) ? randomUUID() : ISO.test(p) ? now : i === endpoint.nameParam ? input.name : p,
-    );
-    const { rows } = await pool.query(endpoint.statements[0].sql, params);
-    return wire(rows[0]);
-  }
+  if (endpoint.kind === "create") return create(endpoint, JSON.parse(body));
   // The statements of one request run concurrently, as the service's Promise.all runs them.
   const results = await Promise.all(endpoint.statements.map((s) => pool.query(s.sql, s.params)));
   if (endpoint.kind === "byId") return results[0].rows[0] ? wire(results[0].rows[0]) : null;
@@ -72,6 +86,42 @@ async function answer(endpoint, body) {
     data: results[0].rows.map(wire),
     pagination: { page, limit, total, totalPages: Math.ceil(total / limit), totalIsEstimate: false },
   };
+}
+
+/**
+ * A create replays the service's whole write transaction (BEGIN, the organization's advisory lock, the
+ * INSERT, the change event, its NOTIFY, COMMIT) on one connection, with a new id and new timestamps per
+ * request, the request's name, and the change event and notification rebuilt around them.
+ */
+async function create(endpoint, input) {
+  const id = randomUUID();
+  const now = new Date();
+  const capturedId = endpoint.statements.flatMap((s) => s.params).find((p) => UUID.test(p));
+  let feature;
+  let eventId;
+  const run = async (client) => {
+    for (const statement of endpoint.statements) {
+      if (statement.sql === "COMMIT") {
+        await client.query("COMMIT");
+        continue;
+      }
+      const params = statement.params.map((p, i) => {
+        if (typeof p !== "string") return p;
+        if (UUID.test(p)) return id;
+        if (ISO.test(p)) return now;
+        if (statement === endpoint.statements[endpoint.insertStatement] && i === endpoint.nameParam) return input.name;
+        if (p.startsWith("{") && p.includes('"resource"')) return JSON.stringify({ ...JSON.parse(p), id: eventId });
+        if (p.startsWith("{") && feature) return p.replaceAll(capturedId, id).replaceAll('"Bench created"', JSON.stringify(input.name));
+        return p;
+      });
+      const { rows } = await client.query(statement.sql, params);
+      if (statement.sql.startsWith('INSERT INTO "public"."features"')) feature = rows[0];
+      if (statement.sql.startsWith('INSERT INTO "public"."change_events"')) eventId = String(rows[0].id);
+    }
+  };
+  // PGlite's transaction() commits by itself: its COMMIT statement is skipped.
+  await pool.transaction(async (client) => run(process.env.PGLITE_DATA_DIR ? { query: (sql, params) => (sql === "COMMIT" ? { rows: [] } : client.query(sql, params)) } : client));
+  return wire(feature);
 }
 
 const server = http.createServer((req, res) => {

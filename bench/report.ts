@@ -11,6 +11,8 @@ export interface CapturedEndpoint {
   kind: "list" | "byId" | "create";
   statements: { sql: string; params: unknown[] }[];
   pagination?: { page: number; limit: number };
+  /** create: which captured statement is the INSERT, and which of its parameters is the name. */
+  insertStatement?: number;
   nameParam?: number;
 }
 
@@ -36,8 +38,8 @@ export interface ScaleRow {
   total: { value: number; estimate: boolean };
 }
 
-export interface ObservabilityRow {
-  /** metricsOff, metricsOn, tracingOn */
+export interface VariantRow {
+  /** metricsOff, metricsOn, tracingOn; or a lever's key */
   variant: string;
   label: string;
   endpoint: string;
@@ -49,10 +51,16 @@ export interface ObservabilityRow {
   errors: number;
 }
 
+export interface LeverResults {
+  rounds: number;
+  connections: number;
+  rows: VariantRow[];
+}
+
 export interface ObservabilityResults {
   rounds: number;
   connections: number;
-  rows: ObservabilityRow[];
+  rows: VariantRow[];
   otlpExports: number;
   otlpBytes: number;
 }
@@ -65,6 +73,8 @@ export interface BenchResults {
   load: LoadResult[];
   /** Absent in results written before the observability runs existed. */
   observability?: ObservabilityResults;
+  /** Absent in results written before the levers' comparison existed. */
+  levers?: LeverResults;
   scale: ScaleRow[];
   captured: CapturedEndpoint[];
   elapsedSeconds: number;

@@ -28,7 +28,7 @@ import { applyMigrations } from "../server/db/schema-engine.js";
 import { PrismaClient } from "../server/generated/prisma/client.js";
 import { writeReport } from "./report.js";
 import { liveBench, writeLiveReport } from "./live.js";
-import type { BenchResults, CapturedEndpoint, LoadResult, ObservabilityResults, ScaleRow, Target } from "./report.js";
+import type { BenchResults, CapturedEndpoint, LeverResults, LoadResult, ObservabilityResults, ScaleRow, Target, VariantRow } from "./report.js";
 import { freePort } from "../scripts/support/throwaway-postgres.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -307,7 +307,11 @@ async function captureSql(sql: Awaited<ReturnType<typeof openSql>>, endpoints: E
       kind: endpoint.kind,
       statements,
       ...(endpoint.kind === "list" && { pagination: { page: 1, limit: 20 } }),
-      ...(endpoint.kind === "create" && { nameParam: statements[0]!.params.indexOf(CREATED_NAME) }),
+      ...(endpoint.kind === "create" && (() => {
+        // The write is a transaction of several statements (lock, INSERT, change event, NOTIFY, COMMIT).
+        const insertStatement = statements.findIndex((s) => s.params.includes(CREATED_NAME));
+        return { insertStatement, nameParam: statements[insertStatement]!.params.indexOf(CREATED_NAME) };
+      })()),
     });
   }
   await prisma.$disconnect();
@@ -354,64 +358,60 @@ async function throughput(endpoints: EndpointSpec[], capturedFile: string): Prom
       }
     }
     await running.stop();
-    // What create added goes, so the next target reads the same rows.
-    const sql = await openSql();
-    await sql.query(`DELETE FROM features WHERE organization_id = $1 AND name = $2`, [BENCH_ORG, CREATED_NAME]);
-    await sql.query("VACUUM ANALYZE features");
-    await sql.close();
+    await removeCreated();
   }
   return results;
 }
 
+/** What create added goes (with its change events), so the next run reads the same rows. */
+async function removeCreated() {
+  const sql = await openSql();
+  await sql.query(`DELETE FROM features WHERE organization_id = $1 AND name = $2`, [BENCH_ORG, CREATED_NAME]);
+  await sql.query(`DELETE FROM change_events WHERE organization_id = $1`, [BENCH_ORG]);
+  await sql.query("VACUUM ANALYZE features");
+  await sql.close();
+}
+
+interface Variant {
+  key: string;
+  label: string;
+  env: NodeJS.ProcessEnv;
+}
+
 /**
- * The cost of observability: the same requests with metrics off (METRICS_PORT=0), on (the default), and
- * with tracing on, exporting every span to a local OTLP receiver (this process: it reads and drops the
- * bodies). Variants alternate within each round, and each figure is the median of the rounds, so a
- * noisy neighbour on a shared machine hits all variants alike.
+ * The same requests against service processes started with different settings, at 32 connections.
+ * Variants alternate within each round (the order rotating), and each figure is the median of the
+ * rounds, so a noisy neighbour on a shared machine hits all variants alike.
  */
-async function observability(endpoints: EndpointSpec[]): Promise<ObservabilityResults> {
-  let exports = 0;
-  let exportedBytes = 0;
-  const receiver = createServer((req, res) => {
-    req.on("data", (chunk: Buffer) => (exportedBytes += chunk.length));
-    req.on("end", () => {
-      exports++;
-      res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
-  const variants = [
-    { key: "metricsOff", label: "metrics off (METRICS_PORT=0)", env: { METRICS_PORT: "0" } },
-    { key: "metricsOn", label: "metrics on (default)", env: {} },
-    { key: "tracingOn", label: "metrics and tracing on (OTLP http/protobuf to a local receiver)", env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl } },
-  ];
-  const measured = endpoints.filter((e) => e.key === "byId" || e.key === "list");
-  const rounds = quick ? 1 : 3;
+async function compareVariants(section: string, variants: Variant[], measured: EndpointSpec[], rounds: number): Promise<VariantRow[]> {
   const samples = new Map<string, LoadResult[]>();
-  try {
-    for (let round = 0; round < rounds; round++) {
-      // Rotate the order each round: no variant always runs first (cold) or last.
-      const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
-      for (const variant of order) {
-        const running = await start("service", "", variant.env);
-        for (const endpoint of measured) {
-          const result = await drive<Omit<LoadResult, "target" | "endpoint" | "label" | "connections" | "peakRssBytes">>(
-            "load.mjs",
-            { url: running.url + endpoint.path, method: "GET", headers: { authorization: `Bearer ${token}` }, connections: 32, warmup: WARMUP_S, duration: DURATION_S },
-            running.pid,
-          );
-          const key = `${variant.key}/${endpoint.key}`;
-          samples.set(key, [...(samples.get(key) ?? []), { target: "service", endpoint: endpoint.key, label: variant.label, connections: 32, ...result }]);
-          log(`observability round ${round + 1}/${rounds} ${variant.key.padEnd(10)} ${endpoint.key.padEnd(6)} c= 32: ${result.requestsPerSec.toFixed(0).padStart(6)} req/s, p50 ${result.latencyP50} ms, p99 ${result.latencyP99} ms, errors ${result.errors}`);
-        }
-        await running.stop();
+  for (let round = 0; round < rounds; round++) {
+    const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
+    for (const variant of order) {
+      const running = await start("service", "", variant.env);
+      for (const endpoint of measured) {
+        const result = await drive<Omit<LoadResult, "target" | "endpoint" | "label" | "connections" | "peakRssBytes">>(
+          "load.mjs",
+          {
+            url: running.url + endpoint.path,
+            method: endpoint.method,
+            headers: { authorization: `Bearer ${token}`, ...(endpoint.body && { "content-type": "application/json" }) },
+            body: endpoint.body,
+            connections: 32,
+            warmup: WARMUP_S,
+            duration: DURATION_S,
+          },
+          running.pid,
+        );
+        const key = `${variant.key}/${endpoint.key}`;
+        samples.set(key, [...(samples.get(key) ?? []), { target: "service", endpoint: endpoint.key, label: variant.label, connections: 32, ...result }]);
+        log(`${section} round ${round + 1}/${rounds} ${variant.key.padEnd(12)} ${endpoint.key.padEnd(6)} c= 32: ${result.requestsPerSec.toFixed(0).padStart(6)} req/s, p50 ${result.latencyP50} ms, p99 ${result.latencyP99} ms, errors ${result.errors}`);
       }
+      await running.stop();
+      if (measured.some((e) => e.kind === "create")) await removeCreated();
     }
-  } finally {
-    await new Promise((resolve) => receiver.close(resolve));
   }
-  const rows = [...samples.entries()].map(([key, runs]) => {
+  return [...samples.entries()].map(([key, runs]) => {
     const [variant, endpoint] = key.split("/") as [string, string];
     const sorted = [...runs].sort((a, b) => a.requestsPerSec - b.requestsPerSec);
     const middle = sorted[Math.floor(sorted.length / 2)]!;
@@ -426,8 +426,62 @@ async function observability(endpoints: EndpointSpec[]): Promise<ObservabilityRe
       errors: runs.reduce((n, r) => n + r.errors, 0),
     };
   });
-  log(`observability: the OTLP receiver got ${exports} exports (${(exportedBytes / 2 ** 20).toFixed(1)} MiB)`);
-  return { rounds, connections: 32, rows, otlpExports: exports, otlpBytes: exportedBytes };
+}
+
+/**
+ * The cost of observability: the same requests with metrics off (METRICS_PORT=0), on (the default), and
+ * with tracing on, exporting every span to a local OTLP receiver (this process: it reads and drops the bodies).
+ */
+async function observability(endpoints: EndpointSpec[]): Promise<ObservabilityResults> {
+  let exports = 0;
+  let exportedBytes = 0;
+  const receiver = createServer((req, res) => {
+    req.on("data", (chunk: Buffer) => (exportedBytes += chunk.length));
+    req.on("end", () => {
+      exports++;
+      res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+  const rounds = quick ? 1 : 3;
+  try {
+    const rows = await compareVariants(
+      "observability",
+      [
+        { key: "metricsOff", label: "metrics off (METRICS_PORT=0)", env: { METRICS_PORT: "0" } },
+        { key: "metricsOn", label: "metrics on (default)", env: {} },
+        { key: "tracingOn", label: "metrics and tracing on (OTLP http/protobuf to a local receiver)", env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl } },
+      ],
+      endpoints.filter((e) => e.key === "byId" || e.key === "list"),
+      rounds,
+    );
+    log(`observability: the OTLP receiver got ${exports} exports (${(exportedBytes / 2 ** 20).toFixed(1)} MiB)`);
+    return { rounds, connections: 32, rows, otlpExports: exports, otlpBytes: exportedBytes };
+  } finally {
+    await new Promise((resolve) => receiver.close(resolve));
+  }
+}
+
+/**
+ * Levers with a setting of their own, each against the default (everything on): the lean JSON adapter
+ * against tRPC's official adapter alone, request logs at warn (no line per request), a larger young
+ * generation for V8 (--max-semi-space-size).
+ */
+async function levers(endpoints: EndpointSpec[]): Promise<LeverResults> {
+  const rounds = quick ? 1 : 3;
+  const rows = await compareVariants(
+    "levers",
+    [
+      { key: "default", label: "default settings", env: {} },
+      { key: "officialAdapter", label: "tRPC's official adapter only (TRPC_JSON_ADAPTER=false)", env: { TRPC_JSON_ADAPTER: "false" } },
+      { key: "logWarn", label: "no request log lines (LOG_LEVEL=warn)", env: { LOG_LEVEL: "warn" } },
+      { key: "semiSpace", label: "NODE_OPTIONS=--max-semi-space-size=32", env: { NODE_OPTIONS: "--max-semi-space-size=32" } },
+    ],
+    endpoints.filter((e) => e.key === "byId" || e.key === "list" || e.key === "create"),
+    rounds,
+  );
+  return { rounds, connections: 32, rows };
 }
 
 async function median(times: number, work: () => Promise<unknown>): Promise<number> {
@@ -532,8 +586,14 @@ try {
   await writeFile(capturedFile, JSON.stringify({ note: "SQL the service sent for each benchmark request, from Prisma's query log", endpoints: captured }, null, 2));
   log(`captured ${captured.reduce((n, e) => n + e.statements.length, 0)} statements from Prisma's query log`);
 
+  if (flags.has("--levers")) {
+    // `npm run bench -- --levers`: only the levers' comparison, printed (nothing written).
+    console.log(JSON.stringify(await levers(endpoints), null, 2));
+    process.exit(0);
+  }
   const load = await throughput(endpoints, capturedFile);
   const observabilityResults = await observability(endpoints);
+  const leverResults = await levers(endpoints);
   const scaleRows = await scale();
   const results: BenchResults = {
     date: new Date().toISOString(),
@@ -542,6 +602,7 @@ try {
     settings: { connections: CONNECTIONS, warmupSeconds: WARMUP_S, durationSeconds: DURATION_S, poolSize: POOL_SIZE, benchOrgRows: BENCH_ORG_ROWS, searchTerm: SEARCH_TERM, exactCountLimit: EXACT_COUNT_LIMIT },
     load,
     observability: observabilityResults,
+    levers: leverResults,
     scale: scaleRows,
     captured,
     elapsedSeconds: (Date.now() - started) / 1000,

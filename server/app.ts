@@ -3,6 +3,7 @@
  * OpenAPI document and /docs), and the developer panel under /panel.
  */
 import { randomUUID } from "node:crypto";
+import type { TRPCError } from "@trpc/server";
 import * as trpcExpress from "@trpc/server/adapters/express";
 import cors from "cors";
 import express from "express";
@@ -21,6 +22,7 @@ import { restResources } from "./rest/resources.js";
 import { createRestRouter } from "./rest/rest.router.js";
 import { createContext } from "./trpc/context.js";
 import type { Context, Services } from "./trpc/context.js";
+import { createJsonAdapter } from "./trpc/json-adapter.js";
 import { appRouter } from "./trpc/router.js";
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
@@ -138,27 +140,36 @@ export function createApp(services: Services, state: AppState = { draining: fals
   const rateLimiters = createRateLimiters({ config, organizationOf, redis: services.redis, log, refuse, onRefusal: services.metrics?.countRateLimitRefusal });
   if (rateLimiters.length > 0) app.use(API_PATHS, rateLimiters);
 
+  const contextOf = (req: Request): Context =>
+    // pino-http has set both id and log (its genReqId above returns a string).
+    createContext(services, {
+      requestId: req.id as string,
+      log: req.log,
+      authenticate: authenticatorOf(req),
+      credentialsExpireAt: () => expiryOf(authorizationOf(req)),
+      ip: req.ip,
+    });
+  const onTrpcError = ({ error, path, ctx }: { error: TRPCError; path: string | undefined; ctx?: Context | undefined }) => {
+    services.metrics?.countTrpcError(path, error.code);
+    if (error.code === "INTERNAL_SERVER_ERROR") {
+      (ctx?.log ?? log).error({ err: error.cause ?? error, path, requestId: ctx?.requestId }, "unexpected error");
+    }
+  };
+  // Plain JSON queries and mutations take the lean path; whatever it does not answer goes on to tRPC's adapter.
+  if (config.trpcJsonAdapter) {
+    app.use(
+      "/trpc",
+      createJsonAdapter({ router: appRouter, maxBodySize: config.maxBodyBytes, maxBatchSize: config.maxBatchSize, createContext: contextOf, onError: onTrpcError }),
+    );
+  }
   app.use(
     "/trpc",
     trpcExpress.createExpressMiddleware({
       router: appRouter,
       maxBodySize: config.maxBodyBytes,
       maxBatchSize: config.maxBatchSize,
-      createContext: ({ req }): Context =>
-        // pino-http has set both id and log (its genReqId above returns a string).
-        createContext(services, {
-          requestId: req.id as string,
-          log: req.log,
-          authenticate: authenticatorOf(req),
-          credentialsExpireAt: () => expiryOf(authorizationOf(req)),
-          ip: req.ip,
-        }),
-      onError({ error, path, ctx }) {
-        services.metrics?.countTrpcError(path, error.code);
-        if (error.code === "INTERNAL_SERVER_ERROR") {
-          (ctx?.log ?? log).error({ err: error.cause ?? error, path, requestId: ctx?.requestId }, "unexpected error");
-        }
-      },
+      createContext: ({ req }): Context => contextOf(req),
+      onError: onTrpcError,
     }),
   );
 

@@ -54,15 +54,51 @@ export function createTokenVerifier(options: VerifyOptions): TokenVerifier {
     ...(options.issuer && { issuer: options.issuer }),
     ...(options.audience && { audience: options.audience }),
   };
+  const toleranceMs = (options.clockToleranceSeconds ?? 0) * 1000;
+  const verified = new VerifiedTokens(VERIFIED_TOKENS_KEPT);
   return (token) => {
+    const cached = verified.get(token);
+    if (cached) return cached;
     let payload: string | jwt.JwtPayload;
     try {
       payload = jwt.verify(token, key, verifyOptions);
     } catch (error) {
       throw new InvalidTokenError((error as Error).message);
     }
-    return toMe(payload);
+    // Frozen: one caller object is shared by every request carrying this token.
+    const me = Object.freeze(toMe(payload));
+    // toMe checked that `exp` is a number; jwt.verify accepts the token until exp + the clock tolerance.
+    verified.set(token, me, (payload as jwt.JwtPayload).exp! * 1000 + toleranceMs);
+    return me;
   };
+}
+
+/** How many verified tokens a process remembers (about 300 bytes each). */
+const VERIFIED_TOKENS_KEPT = 10_000;
+
+/**
+ * Tokens already verified, keyed by the exact token string (a different byte is a different key, so
+ * nothing unverified is ever accepted), each kept only until the token's own expiry; when full, the
+ * oldest entry goes. Only successes are kept: a refused token is checked again every time. It saves the
+ * HMAC/RSA check and claim parsing on every request of a client that reuses its token.
+ * A Map in insertion order is the whole cache: an LRU library would add a dependency for these lines.
+ */
+class VerifiedTokens {
+  private readonly entries = new Map<string, { me: Me; expiresAt: number }>();
+  constructor(private readonly capacity: number) {}
+
+  get(token: string): Me | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    if (Date.now() < entry.expiresAt) return entry.me;
+    this.entries.delete(token);
+    return undefined;
+  }
+
+  set(token: string, me: Me, expiresAt: number): void {
+    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(token, { me, expiresAt });
+  }
 }
 
 function toMe(payload: string | jwt.JwtPayload): Me {

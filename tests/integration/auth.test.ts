@@ -5,7 +5,7 @@ import jwt from "jsonwebtoken";
 import { describe, expect, it } from "vitest";
 import { createCallerFactory } from "../../server/trpc/init.js";
 import { appRouter } from "../../server/trpc/router.js";
-import { callerFor, contextFor, rawToken, TEST_SECRET, tokenFor } from "../support/app.js";
+import { callerFor, contextFor, makeServices, rawToken, TEST_SECRET, testConfig, tokenFor } from "../support/app.js";
 import { useTestServices } from "../support/fixtures.js";
 
 const createCaller = createCallerFactory(appRouter);
@@ -73,5 +73,39 @@ describe("auth.me", () => {
   it("accepts a token from Kuark's issuer with extra claims", async () => {
     const token = rawToken({ ...valid, iat: now(), jti: "x", scope: "read" }, { expiresIn: 60 }, TEST_SECRET);
     expect(await callerFor(t.services, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
+  });
+});
+
+describe("verified tokens are remembered until they expire, and only the exact token", () => {
+  it("a token accepted once is refused after its exp", async () => {
+    // No clock tolerance (30 s by default), so the token's exp is the end.
+    const services = makeServices(t.testDb.db, { config: testConfig({ JWT_CLOCK_TOLERANCE_SECONDS: "0" }) });
+    const token = rawToken({ ...valid, exp: now() + 2 });
+    expect(await callerFor(services, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
+    expect(await callerFor(services, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
+    await new Promise((resolve) => setTimeout(resolve, (now() + 3) * 1000 - Date.now()));
+    const error = await callerFor(services, token)
+      .auth.me()
+      .catch((e: unknown) => e);
+    expect((error as TRPCError).code).toBe("UNAUTHORIZED");
+  });
+
+  it("a remembered token with one character changed is checked, and refused", async () => {
+    const token = tokenFor("alice", "acme");
+    expect(await callerFor(t.services, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
+    const last = token.at(-1) === "A" ? "B" : "A";
+    for (const tampered of [token.slice(0, -1) + last, token + "x", ` ${token}`.trim().slice(1)]) {
+      const error = await callerFor(t.services, tampered)
+        .auth.me()
+        .catch((e: unknown) => e);
+      expect((error as TRPCError).code).toBe("UNAUTHORIZED");
+    }
+  });
+
+  it("each caller gets the claims of its own token", async () => {
+    const tokens = Array.from({ length: 50 }, (_, i) => tokenFor(`user-${i}`, `org-${i % 7}`));
+    for (let round = 0; round < 2; round++) {
+      for (const [i, token] of tokens.entries()) expect(await callerFor(t.services, token).auth.me()).toEqual({ sub: `user-${i}`, organizationId: `org-${i % 7}` });
+    }
   });
 });

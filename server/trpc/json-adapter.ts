@@ -1,0 +1,203 @@
+/**
+ * A lean HTTP path for the calls most clients make: tRPC queries and mutations answered as plain JSON
+ * (`httpLink`, `httpBatchLink`), single or batched. Everything else — streamed batches
+ * (`httpBatchStreamLink`, `trpc-accept: application/jsonl`), subscriptions, form data, method mismatches,
+ * unknown procedures, malformed input, HEAD, chunked bodies — is passed on untouched (`next()`) to tRPC's
+ * official Express adapter mounted right after it, so every answer this file does not build is tRPC's own.
+ *
+ * Why a second adapter at all: the official one turns each Node request into a Fetch `Request` (URL,
+ * `Headers`, `AbortController`, a body `ReadableStream`), builds a Fetch `Response`, and pipes it back
+ * through a `WritableStream` with `Transfer-Encoding: chunked`. For a small JSON answer that machinery
+ * costs more than our whole database round trip (bench/results/summary.md, "Levers"). This path reads the
+ * Node request directly, calls the procedure exactly as tRPC's `resolveResponse` does (same procedure
+ * call options, same `onError`, same error shapes from `getErrorShape`, same status from
+ * `getHTTPStatusCode`) and writes one buffered body with `Content-Length`.
+ *
+ * It follows tRPC's HTTP RPC specification (https://trpc.io/docs/rpc): `GET /trpc/<path>?input=<json>`
+ * for queries, `POST /trpc/<path>` with a JSON body for mutations, `?batch=1` with comma-separated paths
+ * and inputs keyed by index, `{ result: { data } }` or `{ error }` per call, an array for batches, and the
+ * batch's status (207 when the calls' statuses differ). tests/e2e/trpc-adapters.test.ts sends the same
+ * calls to both adapters and compares status, headers and bodies.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+import type { AnyTRPCProcedure, TRPCError } from "@trpc/server";
+import { getHTTPStatusCode } from "@trpc/server/http";
+// tRPC's own building blocks, so shapes and codes cannot drift from the official adapter's.
+import { getErrorShape, getTRPCErrorFromUnknown, transformTRPCResponse } from "@trpc/server/unstable-core-do-not-import";
+import type { NextFunction, Request, Response } from "express";
+import type { Context } from "./context.js";
+import type { AppRouter } from "./router.js";
+
+type ProcedureType = "query" | "mutation";
+
+export interface JsonAdapterOptions {
+  router: AppRouter;
+  maxBatchSize: number;
+  maxBodySize: number;
+  createContext: (req: Request) => Context;
+  onError: (opts: { error: TRPCError; path: string | undefined; input: unknown; ctx: Context | undefined; type: ProcedureType | "unknown"; req: Request }) => void;
+}
+
+interface Call {
+  path: string;
+  procedure: AnyTRPCProcedure;
+  input: unknown;
+}
+
+const METHOD_OF: Record<ProcedureType, string> = { query: "GET", mutation: "POST" };
+
+/** `application/json` (parameters ignored), as tRPC's own content-type check reads it. */
+function isJson(contentType: string | undefined): boolean {
+  return contentType?.toLowerCase().split(";", 1)[0]?.trim() === "application/json";
+}
+
+/** Whether tRPC's adapter would stream this answer (httpBatchStreamLink) instead of buffering it. */
+function wantsStream(headers: IncomingHttpHeaders): boolean {
+  if (headers["trpc-accept"] !== undefined) return true;
+  return headers.accept?.split(",").some((t) => t.trim() === "application/jsonl") ?? false;
+}
+
+function readBody(req: Request, limit: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(size > limit ? undefined : Buffer.concat(chunks, size).toString("utf8")));
+    req.on("error", () => resolve(undefined));
+  });
+}
+
+/**
+ * The calls of a request when this path can answer it; `undefined` when tRPC's adapter must (anything
+ * outside plain JSON queries and mutations, and every request whose error tRPC raises before a procedure runs).
+ */
+function callsOf(router: AppRouter, req: Request, body: string | undefined, maxBatchSize: number): { calls: Call[]; batch: boolean } | undefined {
+  const url = req.url;
+  const query = url.indexOf("?");
+  const pathname = query === -1 ? url : url.slice(0, query);
+  let pathText: string;
+  try {
+    pathText = decodeURIComponent(pathname.slice(pathname.lastIndexOf("/") + 1));
+  } catch {
+    return undefined;
+  }
+  const params = new URLSearchParams(query === -1 ? "" : url.slice(query + 1));
+  if (params.has("connectionParams")) return undefined;
+  const batch = params.get("batch") === "1";
+  const paths = batch ? pathText.split(",") : [pathText];
+  if (batch && paths.length > maxBatchSize) return undefined;
+
+  let inputs: unknown;
+  const text = req.method === "GET" ? params.get("input") : body;
+  if (text) {
+    try {
+      inputs = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  }
+  if (batch && inputs !== undefined && (typeof inputs !== "object" || inputs === null || Array.isArray(inputs))) return undefined;
+
+  // At run time `_def.procedures` maps each full path ("features.byId") to its procedure: the map tRPC's
+  // own getProcedureAtPath reads (its type describes the nested record the router was built from).
+  const procedures = router._def.procedures as unknown as Record<string, AnyTRPCProcedure | undefined>;
+  const calls: Call[] = [];
+  for (const [index, path] of paths.entries()) {
+    const procedure = Object.hasOwn(procedures, path) ? procedures[path] : undefined;
+    const type = procedure?._def.type;
+    if (!procedure || (type !== "query" && type !== "mutation") || METHOD_OF[type] !== req.method) return undefined;
+    const input = batch ? (inputs as Record<string, unknown> | undefined)?.[index] : inputs;
+    calls.push({ path, procedure, input });
+  }
+  // (A batch mixing queries and mutations cannot get here: a GET admits only queries, a POST only mutations.)
+  return { calls, batch };
+}
+
+export function createJsonAdapter(options: JsonAdapterOptions) {
+  const { router, maxBatchSize, maxBodySize, createContext, onError } = options;
+  const config = router._def._config;
+
+  async function answer(req: Request, res: Response, calls: Call[], batch: boolean) {
+    const type: ProcedureType = req.method === "GET" ? "query" : "mutation";
+    const ctx = createContext(req);
+    const results = await Promise.all(
+      calls.map(async (call, batchIndex) => {
+        try {
+          const data: unknown = await call.procedure({
+            path: call.path,
+            getRawInput: () => Promise.resolve(call.input),
+            ctx,
+            type,
+            // Queries and mutations here never stream; nothing reads an abort signal.
+            signal: undefined,
+            batchIndex,
+          });
+          return { result: { data } };
+        } catch (cause) {
+          const error = getTRPCErrorFromUnknown(cause);
+          onError({ error, path: call.path, input: call.input, ctx, type, req });
+          return { error: getErrorShape({ config, ctx, error, input: call.input, path: call.path, type }), cause: error };
+        }
+      }),
+    );
+    const untransformed = results.map((r) => ("error" in r ? { error: r.error } : r));
+    const errors = results.map((r) => ("cause" in r ? r.cause : undefined));
+    const json = batch ? untransformed : untransformed[0]!;
+    const status = getHTTPStatusCode(json as Parameters<typeof getHTTPStatusCode>[0], errors);
+    const body = JSON.stringify(transformTRPCResponse(config, json as Parameters<typeof transformTRPCResponse>[1]));
+    res.statusCode = status;
+    // The headers tRPC's adapter sets on a JSON answer (it also replaces any earlier Vary).
+    res.setHeader("content-type", "application/json");
+    res.setHeader("vary", "trpc-accept, accept");
+    res.setHeader("content-length", Buffer.byteLength(body));
+    res.end(body);
+  }
+
+  /** What tRPC answers when building a response throws (an answer that cannot be serialized, say): a 500 in its error shape. */
+  function fail(req: Request, res: Response, cause: unknown) {
+    const error = getTRPCErrorFromUnknown(cause);
+    onError({ error, path: undefined, input: undefined, ctx: undefined, type: "unknown", req });
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const shape = getErrorShape({ config, ctx: undefined, error, input: undefined, path: undefined, type: "unknown" });
+    const body = JSON.stringify(transformTRPCResponse(config, { error: shape }));
+    res.statusCode = shape.data.httpStatus;
+    res.setHeader("content-type", "application/json");
+    res.setHeader("vary", "trpc-accept, accept");
+    res.setHeader("content-length", Buffer.byteLength(body));
+    res.end(body);
+  }
+
+  return function jsonAdapter(req: Request, res: Response, next: NextFunction): void {
+    const method = req.method;
+    if (method !== "GET" && method !== "POST") return next();
+    const contentType = req.headers["content-type"];
+    if (method === "POST" ? !isJson(contentType) : contentType !== undefined && !isJson(contentType)) return next();
+    if (wantsStream(req.headers)) return next();
+
+    if (method === "GET") {
+      const parsed = callsOf(router, req, undefined, maxBatchSize);
+      if (!parsed) return next();
+      answer(req, res, parsed.calls, parsed.batch).catch((cause: unknown) => fail(req, res, cause));
+      return;
+    }
+    // A body without a declared length (chunked) is left to tRPC's reader and its size limit.
+    const declared = Number(req.headers["content-length"]);
+    if (!Number.isInteger(declared) || declared < 0 || declared > maxBodySize) return next();
+    readBody(req, maxBodySize)
+      .then((body) => {
+        if (body === undefined) return next();
+        const parsed = callsOf(router, req, body, maxBatchSize);
+        if (parsed) return answer(req, res, parsed.calls, parsed.batch);
+        // tRPC's adapter reads a body that was already consumed from `req.body`.
+        (req as Request & { body: string }).body = body;
+        next();
+      })
+      .catch((cause: unknown) => fail(req, res, cause));
+  };
+}
