@@ -16,7 +16,7 @@ import { EventSource } from "eventsource";
 import type { FetchLike } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppRouter } from "../../server/trpc/router.js";
-import { tokenFor } from "../support/app.js";
+import { testConfig, tokenFor } from "../support/app.js";
 import { useTestServices } from "../support/fixtures.js";
 
 /** A server to run the cases against. */
@@ -473,6 +473,11 @@ function describeLinks(label: string, start: () => Promise<LinkTarget>, options:
   });
 }
 
-// The service's Express app: tRPC's Express adapter under /trpc, on a database of this file's own.
+// The service's Express app as it runs: plain JSON calls answered by the lean adapter
+// (server/trpc/json-adapter.ts), streamed batches and subscriptions by tRPC's Express adapter.
 const t = useTestServices({ server: true });
 describeLinks("the Express app (/trpc)", () => Promise.resolve({ url: `${t.server.url}/trpc` }));
+
+// The same app with tRPC's Express adapter answering everything (TRPC_JSON_ADAPTER=false).
+const official = useTestServices({ server: true, config: testConfig({ TRPC_JSON_ADAPTER: "false" }) });
+describeLinks("the Express app with tRPC's adapter only", () => Promise.resolve({ url: `${official.server.url}/trpc` }));
