@@ -5,8 +5,9 @@
  * live subscribers (./live.ts) wait for inside that transaction too: a rolled-back change leaves neither
  * an event nor a notification, and a committed one always has both.
  *
- * Ordering: every write of an organization first takes a transaction-scoped advisory lock on that
- * organization, so its event ids are drawn and committed in the same order. "The events after id N" of
+ * Ordering: every write of an organization takes a transaction-scoped advisory lock on that
+ * organization before its event id is drawn (update and delete before they read the row), so its event
+ * ids are drawn and committed in the same order. "The events after id N" of
  * one organization therefore never skips an event that commits later (what resume relies on), and
  * reading the row before updating it sees the last committed version (the before values are exact).
  */
@@ -39,7 +40,10 @@ export type Queryable = Pick<Prisma.TransactionClient, "$executeRaw" | "$queryRa
 export interface ChangeLog {
   /** Serializes the organization's writes until the transaction ends (see the file comment). */
   lockOrganization(): Promise<void>;
-  /** Writes the event and notifies listeners; call inside the write's transaction. */
+  /**
+   * Takes the organization's lock (if not held yet), writes the event and notifies listeners (a
+   * `ChangeNotification`, delivered only when and if the transaction commits); call inside the write's transaction.
+   */
   record(change: { entityId: string; type: ChangeType; changes: Changes; entity: Row }): Promise<void>;
   /** One row's events, newest first, after the `cursor` event id. */
   history(entityId: string, cursor: bigint | null | undefined, limit: number): Promise<{ items: ChangeEvent[]; nextCursor: string | null }>;
@@ -105,22 +109,25 @@ export function createChangeLog(db: Queryable, resource: string, table: string, 
       await db.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(organizationId)}, 0))`;
     },
 
+    /**
+     * One statement: the organization's lock (a no-op when this transaction already holds it), the
+     * event, and its NOTIFY. A create takes the lock only here, so the lock is held for this statement
+     * and the COMMIT alone, and the organization's other writes wait that long, not for the whole write.
+     * The lock is taken before the event's id is drawn (`FROM locked`), which is what keeps ids in
+     * commit order. Raw SQL because Prisma cannot put the three in one round trip; the columns are the
+     * ChangeEvent model's (prisma/schema.prisma), and tests/live cover what it writes.
+     */
     async record({ entityId, type, changes, entity }) {
-      const { id } = await db.changeEvent.create({
-        data: {
-          organizationId,
-          resource,
-          entityId,
-          type,
-          actorId: actor.sub,
-          changes: changes as Prisma.InputJsonValue,
-          entity: entity as Prisma.InputJsonValue,
-        },
-        select: { id: true },
-      });
-      const notification: ChangeNotification = { id: id.toString(), organizationId, resource };
-      // Delivered to listeners only when (and if) the transaction commits, in commit order.
-      await db.$executeRaw`SELECT pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify(notification)})`;
+      await db.$executeRaw`
+        WITH locked AS (SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(organizationId)}, 0))),
+        event AS (
+          INSERT INTO change_events (organization_id, resource, entity_id, type, actor_id, changes, entity)
+          SELECT ${organizationId}, ${resource}, ${entityId}::uuid, ${type}::"ChangeType", ${actor.sub}, ${JSON.stringify(changes)}::jsonb, ${JSON.stringify(entity)}::jsonb
+          FROM locked
+          RETURNING id
+        )
+        SELECT pg_notify(${CHANGE_CHANNEL}, json_build_object('id', id::text, 'organizationId', ${organizationId}::text, 'resource', ${resource}::text)::text)
+        FROM event`;
     },
 
     async history(entityId, cursor, limit) {

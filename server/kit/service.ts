@@ -48,17 +48,21 @@ export function createResourceService<C extends ResourceContract>(resource: Reso
   const wire = wireOf<EntityOf<C>>(resource.contract.entity);
   const listing = createListing(storage, wire);
   const scoped = (actor: Actor) => data.scoped(storage.model, storage.table, actor);
-  /** The write's transaction: the organization's lock first, then `work` with its scope and change log. */
-  const write = <T>(actor: Actor, work: (tx: { scope: ReturnType<typeof scoped>; log: ReturnType<OrgData["changeLog"]> }) => Promise<T>) =>
+  /**
+   * The write's transaction: `work` with its scope and change log. A write that reads the row first
+   * (update, delete) takes the organization's lock before that read; a create needs it only from its
+   * event on, which `log.record` takes.
+   */
+  const write = <T>(actor: Actor, lockFirst: boolean, work: (tx: { scope: ReturnType<typeof scoped>; log: ReturnType<OrgData["changeLog"]> }) => Promise<T>) =>
     data.transaction(async (tx) => {
       const log = tx.changeLog(resource.key, storage.table, actor);
-      await log.lockOrganization();
+      if (lockFirst) await log.lockOrganization();
       return work({ scope: tx.scoped(storage.model, storage.table, actor), log });
     });
 
   return {
     create: (actor, input) =>
-      write(actor, async ({ scope, log }) => {
+      write(actor, false, async ({ scope, log }) => {
         const entity = wire.toWire(await scope.create({ data: input, select: wire.columns }));
         const after = entity as Row;
         await log.record({ entityId: after.id as string, type: "created", changes: changedFields(null, after), entity: after });
@@ -76,7 +80,7 @@ export function createResourceService<C extends ResourceContract>(resource: Reso
     },
 
     update: (actor, id, changes, expectedUpdatedAt) =>
-      write(actor, async ({ scope, log }) => {
+      write(actor, true, async ({ scope, log }) => {
         // Read under the organization's lock: no other write of it can land between this read and the update.
         const current = await scope.findFirst({ where: { id }, select: wire.columns });
         if (!current) throw new NotFoundError(name);
@@ -93,7 +97,7 @@ export function createResourceService<C extends ResourceContract>(resource: Reso
       }),
 
     softDelete: (actor, id) =>
-      write(actor, async ({ scope, log }) => {
+      write(actor, true, async ({ scope, log }) => {
         const current = await scope.findFirst({ where: { id }, select: wire.columns });
         if (!current) throw new NotFoundError(name);
         await scope.softDeleteMany({ where: { id } });
