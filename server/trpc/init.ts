@@ -5,6 +5,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import type { FieldErrors } from "../contract/index.js";
 import { observeProcedure } from "../observability/procedure.js";
+import type { Logger } from "../logger.js";
 import type { Context } from "./context.js";
 import { toTRPCError } from "./errors.js";
 
@@ -16,6 +17,21 @@ function fieldErrorsOf(error: ZodError): FieldErrors {
     (fields[key] ??= []).push(issue.message);
   }
   return fields;
+}
+
+/**
+ * `base.child(bindings())`, made on the first use: most calls log nothing of their own, and a pino child
+ * serializes its bindings when it is made (measured: about 2% of a `features.byId` call's CPU).
+ */
+function lazyChild(base: Logger, bindings: () => Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  return new Proxy(base, {
+    get(_target, property) {
+      child ??= base.child(bindings());
+      const value: unknown = Reflect.get(child, property, child);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(child) : value;
+    },
+  });
 }
 
 /** Keep-alive ping on an idle subscription stream: well under the 60 s idle timeout of common proxies and load balancers. */
@@ -86,7 +102,7 @@ export const orgProcedure = publicProcedure.use(async ({ ctx, next, path }) => {
       me,
       actor: { sub: me.sub, organizationId: me.organizationId },
       // Whatever a resolver or service logs names who called what.
-      log: ctx.log.child({ organizationId: me.organizationId, sub: me.sub, procedure: path }),
+      log: lazyChild(ctx.log, () => ({ organizationId: me.organizationId, sub: me.sub, procedure: path })),
     },
   });
 });
