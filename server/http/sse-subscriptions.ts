@@ -76,7 +76,9 @@ class Pinger {
   private tick() {
     const due = Date.now() - this.intervalMs;
     // A stream waiting for its client to drain is not idle: it has data on the way.
-    for (const stream of this.streams) if (stream.lastWrite <= due && !stream.res.writableNeedDrain) stream.write(PING);
+    for (const stream of this.streams) {
+      if (stream.lastWrite <= due && !stream.res.writableNeedDrain && !stream.res.destroyed) stream.write(PING);
+    }
   }
 }
 
@@ -192,7 +194,7 @@ export function createSseSubscriptionHandler<TContext>(options: SseSubscriptionO
     if (abort.signal.aborted) {
       // The client left while the procedure started.
       res.off("close", onClose);
-      await iterator?.return?.();
+      await iterator?.return?.()?.catch(() => {});
       res.end();
       return;
     }
@@ -213,7 +215,8 @@ export function createSseSubscriptionHandler<TContext>(options: SseSubscriptionO
       return;
     }
 
-    // A client that leaves ends the generator (its `finally` runs), as tRPC's adapter does.
+    // A client that leaves ends the generator (its `finally` runs), as tRPC's adapter does; so does an
+    // event that cannot be serialized (the loop below ends on it). On a finished generator it does nothing.
     const stop = () => void iterator.return?.()?.catch(() => {});
     abort.signal.addEventListener("abort", stop, { once: true });
     const maxDuration = sse.maxDurationMs ? setTimeout(() => abort.abort(), sse.maxDurationMs) : undefined;
@@ -245,7 +248,10 @@ export function createSseSubscriptionHandler<TContext>(options: SseSubscriptionO
     } finally {
       pinger?.delete(stream);
       clearTimeout(maxDuration);
-      abort.signal.removeEventListener("abort", stop);
+      if (!abort.signal.aborted) {
+        abort.signal.removeEventListener("abort", stop);
+        stop();
+      }
       res.off("close", onClose);
       res.end();
     }

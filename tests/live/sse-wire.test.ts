@@ -56,6 +56,15 @@ const router = t.router({
       finished.push("forever");
     }
   }),
+  unserializable: t.procedure.subscription(async function* () {
+    try {
+      await sleep(1);
+      yield tracked("1", 1n);
+      yield "never sent";
+    } finally {
+      finished.push("unserializable");
+    }
+  }),
   untrackedOnly: t.procedure.subscription(async function* () {
     yield 1;
     await sleep(1);
@@ -134,6 +143,7 @@ describe("SSE subscriptions: the same wire as tRPC's adapter", () => {
       [`/trpc/events?input=${encodeURIComponent(JSON.stringify({ from: "x" }))}`, {}],
       ["/trpc/events?input=%7Bnot-json", {}],
       ["/trpc/untrackedOnly", {}],
+      ["/trpc/unserializable", {}],
     ] as const) {
       ourErrors.length = 0;
       theirErrors.length = 0;
@@ -143,6 +153,8 @@ describe("SSE subscriptions: the same wire as tRPC's adapter", () => {
       // tRPC's adapter tells onError twice about an error thrown before the stream starts; once is enough.
       expect(ourErrors.map((e) => [e.error.code, e.path, e.type])).toEqual([...new Map(theirErrors.map((e) => [e.error.code, [e.error.code, e.path, e.type]])).values()]);
     }
+    // The stream whose event could not be serialized was ended, both ways.
+    expect(finished.filter((f) => f === "unserializable")).toHaveLength(2);
   });
 
   it("leaves everything else to tRPC's adapter: queries, batches, JSON lines, unknown paths, bad connectionParams", async () => {
