@@ -14,6 +14,7 @@ import { expiryOf, headerAuthenticator } from "./auth/token.js";
 import type { Me } from "./contract/index.js";
 import { requestLogProps } from "./observability/request-log.js";
 import { createRateLimiters } from "./http/rate-limit.js";
+import { createSseSubscriptionHandler } from "./http/sse-subscriptions.js";
 import { declaredBodyLimit, refusalFor } from "./http/refusal.js";
 import { createPanelRouter } from "./panel/panel.router.js";
 import { createDocsRouter } from "./rest/docs.router.js";
@@ -155,6 +156,8 @@ export function createApp(services: Services, state: AppState = { draining: fals
       (ctx?.log ?? log).error({ err: error.cause ?? error, path, requestId: ctx?.requestId }, "unexpected error");
     }
   };
+  // Subscriptions (SSE) are written straight to the response (a fraction of the adapter's memory per open stream).
+  app.use("/trpc", createSseSubscriptionHandler({ router: appRouter, createContext: ({ req }) => contextOf(req), onError: onTrpcError }));
   // Plain JSON queries and mutations take the lean path; whatever it does not answer goes on to tRPC's adapter.
   if (config.trpcJsonAdapter) {
     app.use(

@@ -38,8 +38,42 @@ export type ChangeNoticeOf<TEntity> = { type: ChangeType } & Record<string, TEnt
 
 /** How many events a replay reads per query. */
 const REPLAY_BATCH = 500;
-/** setTimeout's longest delay; a later expiry is re-armed when it fires. */
-const MAX_TIMER_MS = 2_147_483_647;
+/** How often the open streams' token expiries are checked. */
+const EXPIRY_CHECK_MS = 1_000;
+
+/**
+ * Every open stream's token expiry, on one timer: each second, the streams whose token has expired by
+ * then end (a token's `exp` has whole seconds anyway). A timer per stream cost a Timeout and, each delay
+ * being its own, a timer list of its own, for the life of every stream.
+ */
+class ExpiryWatch {
+  private readonly watched = new Map<() => void, number>();
+  private timer: NodeJS.Timeout | undefined;
+  /** Calls `expire` once `expiresAt` (ms since the epoch) has passed, until `unwatch`. */
+  watch(expiresAt: number, expire: () => void) {
+    this.watched.set(expire, expiresAt);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.check(), EXPIRY_CHECK_MS);
+      this.timer.unref();
+    }
+  }
+  unwatch(expire: () => void) {
+    this.watched.delete(expire);
+    if (this.watched.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+  private check() {
+    const now = Date.now();
+    for (const [expire, expiresAt] of this.watched) {
+      if (expiresAt > now) continue;
+      this.unwatch(expire);
+      expire();
+    }
+  }
+}
+const expiries = new ExpiryWatch();
 
 /** The entity before the change: the after state with each changed field's `before` value. */
 function beforeOf(change: StoredChange): Row | null {
@@ -94,21 +128,16 @@ export async function* changeStream<TEntity>(options: ChangeStreamOptions): Asyn
       message: subscribed.reason === "ip" ? "Too many open subscriptions from this address" : "Too many open subscriptions for this organization",
     });
   }
-  let expiryTimer: NodeJS.Timeout | undefined;
   let expired = false;
   const onAbort = () => queue.stop();
   signal?.addEventListener("abort", onAbort, { once: true });
+  const expire = () => {
+    expired = true;
+    queue.stop();
+  };
   if (options.expiresAt !== undefined) {
-    const arm = () => {
-      const left = (options.expiresAt ?? 0) - Date.now();
-      if (left > 0) {
-        expiryTimer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-        return;
-      }
-      expired = true;
-      queue.stop();
-    };
-    arm();
+    if (options.expiresAt <= Date.now()) expire();
+    else expiries.watch(options.expiresAt, expire);
   }
   const matches = matcher(input, options.searchField);
   const notice = (change: StoredChange) => tracked(change.id, { type: change.type, [entityKey]: change.entity as TEntity });
@@ -153,7 +182,7 @@ export async function* changeStream<TEntity>(options: ChangeStreamOptions): Asyn
     }
     if (expired) throw new TRPCError({ code: "UNAUTHORIZED", message: "The token has expired" });
   } finally {
-    clearTimeout(expiryTimer);
+    expiries.unwatch(expire);
     signal?.removeEventListener("abort", onAbort);
     subscribed.subscription.end();
   }
