@@ -475,7 +475,7 @@ async function levers(endpoints: EndpointSpec[]): Promise<LeverResults> {
     "levers",
     [
       { key: "default", label: "default settings", env: {} },
-      { key: "officialAdapter", label: "tRPC's official adapter only (TRPC_JSON_ADAPTER=false)", env: { TRPC_JSON_ADAPTER: "false" } },
+      { key: "officialAdapter", label: "tRPC's Express adapter only (TRPC_FAST_PATHS=false)", env: { TRPC_FAST_PATHS: "false" } },
       { key: "logWarn", label: "no request log lines (LOG_LEVEL=warn)", env: { LOG_LEVEL: "warn" } },
       { key: "semiSpace", label: "NODE_OPTIONS=--max-semi-space-size=32", env: { NODE_OPTIONS: "--max-semi-space-size=32" } },
     ],

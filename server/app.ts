@@ -156,13 +156,13 @@ export function createApp(services: Services, state: AppState = { draining: fals
       (ctx?.log ?? log).error({ err: error.cause ?? error, path, requestId: ctx?.requestId }, "unexpected error");
     }
   };
-  // Subscriptions (SSE) are written straight to the response (a fraction of the adapter's memory per open stream).
-  app.use("/trpc", createSseSubscriptionHandler({ router: appRouter, createContext: ({ req }) => contextOf(req), onError: onTrpcError }));
-  // Plain JSON queries and mutations take the lean path; whatever it does not answer goes on to tRPC's adapter.
-  if (config.trpcJsonAdapter) {
+  // The fast paths (TRPC_FAST_PATHS): plain JSON queries and mutations, then plain subscriptions (SSE, a
+  // fraction of the adapter's memory per open stream); whatever neither takes goes on to tRPC's adapter.
+  if (config.trpcFastPaths) {
     app.use(
       "/trpc",
       createJsonAdapter({ router: appRouter, maxBodySize: config.maxBodyBytes, maxBatchSize: config.maxBatchSize, createContext: contextOf, onError: onTrpcError }),
+      createSseSubscriptionHandler({ router: appRouter, createContext: ({ req }) => contextOf(req), onError: onTrpcError }),
     );
   }
   app.use(

@@ -77,8 +77,8 @@ const EnvSchema = z
     /** Open onChange subscriptions per organization and per client IP, on each instance; 0 for no limit. */
     SUBSCRIPTIONS_PER_ORG: z.coerce.number().int().min(0).default(1_000),
     SUBSCRIPTIONS_PER_IP: z.coerce.number().int().min(0).default(100),
-    /** "false": every /trpc request goes through tRPC's official adapter (server/trpc/json-adapter.ts). */
-    TRPC_JSON_ADAPTER: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).default("true"),
+    /** "false": every /trpc request goes through tRPC's Express adapter (no server/trpc/json-adapter.ts, no server/http/sse-subscriptions.ts). */
+    TRPC_FAST_PATHS: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).default("true"),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.SECRET_KEY && !env.JWT_PUBLIC_KEY) {
@@ -152,8 +152,8 @@ export interface Config {
   };
   /** The REST API's OpenAPI document and its interactive reference at /docs (server/rest). */
   docsEnabled: boolean;
-  /** Plain JSON tRPC calls answered by the lean adapter (server/trpc/json-adapter.ts); false: all by tRPC's own. */
-  trpcJsonAdapter: boolean;
+  /** Plain JSON calls and plain subscriptions answered by the service's own handlers; false: all by tRPC's adapter. */
+  trpcFastPaths: boolean;
   live: {
     eventRetentionHours: number;
     /** 0: no limit. */
@@ -211,7 +211,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST },
     http: { keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS, requestTimeoutMs: e.REQUEST_TIMEOUT_MS },
     docsEnabled: e.DOCS_ENABLED ? e.DOCS_ENABLED === "true" : e.NODE_ENV !== "production",
-    trpcJsonAdapter: e.TRPC_JSON_ADAPTER === "true",
+    trpcFastPaths: e.TRPC_FAST_PATHS === "true",
     live: {
       eventRetentionHours: e.EVENT_RETENTION_HOURS,
       subscriptionsPerOrg: e.SUBSCRIPTIONS_PER_ORG,

@@ -1,7 +1,7 @@
 /**
  * The lean JSON adapter (server/trpc/json-adapter.ts) against tRPC's official Express adapter: the same
  * raw HTTP calls to two servers on one database, one with the lean path (the default) and one with
- * TRPC_JSON_ADAPTER=false, must get the same status, the same headers and the same body. Only what
+ * TRPC_FAST_PATHS=false (tRPC's Express adapter for everything), must get the same status, the same headers and the same body. Only what
  * cannot be equal is set aside: the date, the request id, and a buffered answer's Content-Length where
  * tRPC streams with Transfer-Encoding: chunked (that difference is the point of the lean path).
  */
@@ -23,7 +23,7 @@ let existingId = "";
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  for (const env of [{}, { TRPC_JSON_ADAPTER: "false" }]) {
+  for (const env of [{}, { TRPC_FAST_PATHS: "false" }]) {
     const services = makeServices(testDb.db, { config: testConfig({ MAX_BATCH_SIZE: "3", ...env }) });
     running.push({ services, server: await startServer(services) });
   }
@@ -46,8 +46,8 @@ interface Case {
   headers?: Record<string, string>;
   body?: string;
   bodyOf?: () => string;
-  /** Which adapter the lean server answers with: `lean` for plain JSON calls, `official` for the rest. */
-  by: "lean" | "official";
+  /** Which handler answers on the fast-path server: `lean` for plain JSON calls, `sse` for a subscription, `official` for the rest. */
+  by: "lean" | "sse" | "official";
 }
 
 const q = (input: unknown) => encodeURIComponent(JSON.stringify(input));
@@ -84,7 +84,8 @@ const cases: Case[] = [
   { name: "a batch over MAX_BATCH_SIZE", path: "auth.me,auth.me,auth.me,auth.me?batch=1", headers: auth, by: "official" },
   { name: "a batch whose input is not an object", path: `auth.me?batch=1&input=${q([1])}`, headers: auth, by: "official" },
   { name: "a text/plain body", method: "POST", path: "features.create", headers: { ...auth, "content-type": "text/plain" }, body: "{}", by: "official" },
-  { name: "a subscription", path: "features.onChange", headers: { ...auth, accept: "text/event-stream" }, by: "official" },
+  // Its first event here; tests/live/sse-wire.test.ts compares whole streams, errors and pings.
+  { name: "a subscription (the SSE handler)", path: "features.onChange", headers: { ...auth, accept: "text/event-stream" }, by: "sse" },
   { name: "HEAD", method: "HEAD", path: "features.list", headers: auth, by: "official" },
   { name: "PUT", method: "PUT", path: "features.create", headers: json, body: "{}", by: "official" },
 ];
@@ -145,7 +146,7 @@ async function readFirstEvent(res: Response): Promise<string> {
 
 describe("the lean JSON adapter answers exactly as tRPC's adapter", () => {
   for (const c of cases) {
-    it(`${c.name}: same status, headers and body${c.by === "lean" ? " (buffered, with Content-Length)" : " (passed on to tRPC's adapter)"}`, async () => {
+    it(`${c.name}: same status, headers and body${c.by === "lean" ? " (buffered, with Content-Length)" : c.by === "sse" ? "" : " (passed on to tRPC's adapter)"}`, async () => {
       const fromOfficial = await call(official, c);
       const fromLean = await call(lean, c);
       expect(fromLean.status).toBe(fromOfficial.status);

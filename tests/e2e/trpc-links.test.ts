@@ -478,7 +478,6 @@ function describeLinks(label: string, start: () => Promise<LinkTarget>, options:
 const t = useTestServices({ server: true });
 describeLinks("the Express app (/trpc)", () => Promise.resolve({ url: `${t.server.url}/trpc` }));
 
-// The same app with tRPC's Express adapter answering every query and mutation (TRPC_JSON_ADAPTER=false;
-// subscriptions go through server/http/sse-subscriptions.ts either way, compared with tRPC's adapter in tests/live/sse-wire.test.ts).
-const official = useTestServices({ server: true, config: testConfig({ TRPC_JSON_ADAPTER: "false" }) });
+// The same app with tRPC's Express adapter answering everything (TRPC_FAST_PATHS=false).
+const official = useTestServices({ server: true, config: testConfig({ TRPC_FAST_PATHS: "false" }) });
 describeLinks("the Express app with tRPC's adapter only", () => Promise.resolve({ url: `${official.server.url}/trpc` }));
