@@ -369,8 +369,8 @@ function causes(results: BenchResults): string[] {
   const us = (r: number) => 1e6 / r;
   const steps = [
     { label: "baseline `features.byId` (node:http + pg, one query)", rps: rps("baseline", "byId") },
-    { label: "service `GET /health`: Express, helmet, pino-http", rps: rps("service", "layerHttp") },
-    { label: "service `auth.me`: + tRPC adapter, JWT verification, zod output", rps: rps("service", "layerTrpc") },
+    { label: "service `GET /health`: Express, metrics, helmet (no request log line for health checks)", rps: rps("service", "layerHttp") },
+    { label: "service `auth.me`: + CORS, request log, the JSON fast path, the token, a tRPC procedure with output validation; no database", rps: rps("service", "layerTrpc") },
     { label: "service `features.byId`: + zod input, Prisma query and mapping", rps: rps("service", "byId") },
   ];
   const lines = [
@@ -386,21 +386,48 @@ function causes(results: BenchResults): string[] {
     const previous = i > 1 ? steps[i - 1] : undefined;
     lines.push(`| ${step.label} | ${fixed(step.rps, 0)} | ${fixed(us(step.rps), 0)} | ${previous ? `${fixed(us(step.rps) - us(previous.rps), 0)} µs` : "–"} |`);
   });
+  const budget = us(0.5 * steps[0]!.rps);
+  const lever = (variant: string, endpoint: string) => {
+    const rows = results.levers?.rows ?? [];
+    const base = rows.find((r) => r.variant === "default" && r.endpoint === endpoint)?.requestsPerSec;
+    const other = rows.find((r) => r.variant === variant && r.endpoint === endpoint)?.requestsPerSec;
+    return base && other ? `${fixed(base / other)}x` : "–";
+  };
+  /** A variant against the default per endpoint: faster or slower in every round, or within the rounds' spread. */
+  const leverWords = (variant: string) =>
+    ["byId", "list", "create"]
+      .map((endpoint) => {
+        const rows = results.levers?.rows ?? [];
+        const base = rows.find((r) => r.variant === "default" && r.endpoint === endpoint);
+        const other = rows.find((r) => r.variant === variant && r.endpoint === endpoint);
+        if (!base || !other) return `${endpoint} –`;
+        const verdict =
+          Math.min(...other.samples) > Math.max(...base.samples)
+            ? "faster in every round"
+            : Math.max(...other.samples) < Math.min(...base.samples)
+              ? "slower in every round"
+              : "within the rounds' spread";
+        return `${endpoint} ${fixed(other.requestsPerSec / base.requestsPerSec)}x of the default, ${verdict}`;
+      })
+      .join("; ");
   lines.push(
     "",
-    "- **Found and removed** (profiling the built service with `node --cpu-prof` under `features.byId`): `jsonwebtoken` was given the HS256 secret as a string, so every " +
-      "`verify` first tried `crypto.createPublicKey` on it and caught the failure (13% of CPU samples). The verifier now builds a `KeyObject` once (server/auth/token.ts).",
-    "- **Found and removed**: Prisma's `count({ take })` wraps the bounded count in `ORDER BY id`, which makes PostgreSQL read and sort every match; the bounded count is plain SQL.",
-    `- **Not removed (the remaining gap)**: no single hot spot is left. 0.6x of the baseline's \`byId\` is ${fixed(us(0.6 * steps[0]!.rps), 0)} µs per request; ` +
-      `Express with its middlewares alone (\`/health\`) takes ${fixed(us(steps[1]!.rps), 0)} µs, which leaves ${fixed(us(0.6 * steps[0]!.rps) - us(steps[1]!.rps), 0)} µs for what tRPC, JWT and Prisma ` +
-      `cost together here (${fixed(us(steps[3]!.rps) - us(steps[1]!.rps), 0)} µs): the tRPC adapter builds a Fetch \`Request\` with an \`AbortSignal\` per request and validates input and output, ` +
-      "and Prisma 7 interprets its query plan and maps the result in JavaScript. Each of these layers costs more than the baseline's whole request, so the target is not reachable with this stack " +
-      "on Node 20 short of bypassing it; it is not met. `features.list` comes closer because its SQL costs more.",
-    "- **Tried, no measurable change** (by hand: the built service, autocannon at 32 connections, 6 s): dropping the output validation of `features.list` " +
-      "(`.output(FeaturePage)` on 20 rows), and named prepared statements (`statementNameGenerator` of `@prisma/adapter-pg`, so PostgreSQL parses each query shape once per connection). " +
-      "Both moved throughput by less than the run-to-run noise, so neither was kept. Per-request logging (pino-http) costs about 5% (`LOG_LEVEL=warn` vs `info`) and was kept: request logs are worth it.",
-    "- **RSS**: the service starts near 150 MiB against the baseline's ~55 MiB (Prisma 7's client loads its WASM query compiler, plus Express, tRPC, zod and pino), and its heap grows " +
-      "with the allocation rate of the per-request stack above; bounding the young generation (`--max-semi-space-size`) was not tried.",
+    `- **Why \`byId\` >= 0.5x is out of reach with this stack**: 0.5x of the baseline's \`byId\` is ${fixed(budget, 0)} µs per request. \`auth.me\`, which touches no database at all ` +
+      `(Express, helmet, CORS, the request log line, metrics, the fast path, the token, the tRPC procedure with its output validation), already takes ${fixed(us(steps[2]!.rps), 0)} µs. ` +
+      `Whatever the data layer costs comes on top of that (here ${fixed(us(steps[3]!.rps) - us(steps[2]!.rps), 0)} µs for Prisma's query, its mapping and the input validation, where the ` +
+      `baseline's whole request takes ${fixed(us(steps[0]!.rps), 0)} µs). The same arithmetic holds for \`list\` (0.65x) and \`create\` (0.5x), whose SQL costs more, so they come closer.`,
+    `- **Levers kept** (their effect in the Levers table, this run): the fast paths for tRPC (server/trpc/json-adapter.ts: one buffered answer with Content-Length instead of tRPC's Fetch ` +
+      `\`Request\`/\`Response\` and chunked web streams; \`byId\` ${lever("officialAdapter", "byId")}, \`list\` ${lever("officialAdapter", "list")}, \`create\` ${lever("officialAdapter", "create")} against tRPC's adapter); ` +
+      "verified tokens remembered until their exp (no HMAC per request); a write's change event, NOTIFY and organization lock in one statement, the lock taken by a create only there " +
+      "(the organization's writes serialize on that lock, so its hold time bounds `create`); the caller-bound logger made on first use. " +
+      "Found and removed in earlier rounds: `jsonwebtoken` given the HS256 secret as a string (it tried `createPublicKey` on every verify), and Prisma's `count({ take })` sorting every match.",
+    `- **Levers measured and not kept**: no request log lines (\`LOG_LEVEL=warn\`: ${leverWords("logWarn")}) and a larger young generation ` +
+      `(\`--max-semi-space-size=32\`: ${leverWords("semiSpace")}). Request logs stay on (one line per request is a requirement; \`LOG_LEVEL\` is the operator's choice), and the young ` +
+      "generation stays at V8's default: a larger one holds up to three times its size in memory more, with the RSS target already not met. Metrics cost nothing measurable (Observability cost). " +
+      "Dropping `features.list`'s output validation and named prepared statements (`@prisma/adapter-pg`'s `statementNameGenerator`) moved throughput by less than the noise in an earlier round. " +
+      "Not tried: Prisma's raw or typed SQL for the reads (it would still run through Prisma's client, whose mapping is part of the cost above), and `WEB_CONCURRENCY` with `node:cluster` (a deployment option, not a per-process lever).",
+    `- **RSS**: the service idles at ${results.startup ? mib(results.startup.serviceIdleRssBytes) : "?"} MiB against the baseline's ${results.startup ? mib(results.startup.baselineIdleRssBytes) : "?"} MiB ` +
+      "(Prisma 7's client with its WASM query compiler, Express, tRPC, zod, pino, prom-client); under load its heap grows with the per-request allocations of the stack above.",
     "",
   );
   return lines;
