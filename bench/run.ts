@@ -320,6 +320,23 @@ async function captureSql(sql: Awaited<ReturnType<typeof openSql>>, endpoints: E
   return captured;
 }
 
+/** One endpoint under load from its own autocannon process, with the service's peak RSS. */
+function loadEndpoint(running: Running, endpoint: EndpointSpec, connections: number) {
+  return drive<Omit<LoadResult, "target" | "endpoint" | "label" | "connections" | "peakRssBytes">>(
+    "load.mjs",
+    {
+      url: running.url + endpoint.path,
+      method: endpoint.method,
+      headers: { authorization: `Bearer ${token}`, ...(endpoint.body && { "content-type": "application/json" }) },
+      body: endpoint.body,
+      connections,
+      warmup: WARMUP_S,
+      duration: DURATION_S,
+    },
+    running.pid,
+  );
+}
+
 async function throughput(endpoints: EndpointSpec[], capturedFile: string): Promise<LoadResult[]> {
   const results: LoadResult[] = [];
   for (const target of ["service", "baseline"] as const) {
@@ -327,19 +344,7 @@ async function throughput(endpoints: EndpointSpec[], capturedFile: string): Prom
     log(`${target} up (pid ${running.pid}, RSS ${(rssOf(running.pid) / 2 ** 20).toFixed(0)} MiB)`);
     for (const endpoint of endpoints) {
       for (const connections of CONNECTIONS) {
-        const result = await drive<Omit<LoadResult, "target" | "endpoint" | "label" | "connections" | "peakRssBytes">>(
-          "load.mjs",
-          {
-            url: running.url + endpoint.path,
-            method: endpoint.method,
-            headers: { authorization: `Bearer ${token}`, ...(endpoint.body && { "content-type": "application/json" }) },
-            body: endpoint.body,
-            connections,
-            warmup: WARMUP_S,
-            duration: DURATION_S,
-          },
-          running.pid,
-        );
+        const result = await loadEndpoint(running, endpoint, connections);
         results.push({ target, endpoint: endpoint.key, label: endpoint.label, connections, ...result });
         log(
           `${target.padEnd(8)} ${endpoint.key.padEnd(10)} c=${String(connections).padStart(3)}: ${result.requestsPerSec.toFixed(0).padStart(6)} req/s, p50 ${result.latencyP50} ms, p99 ${result.latencyP99} ms, errors ${result.errors}, peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
@@ -391,19 +396,7 @@ async function compareVariants(section: string, variants: Variant[], measured: E
     for (const variant of order) {
       const running = await start("service", "", variant.env);
       for (const endpoint of measured) {
-        const result = await drive<Omit<LoadResult, "target" | "endpoint" | "label" | "connections" | "peakRssBytes">>(
-          "load.mjs",
-          {
-            url: running.url + endpoint.path,
-            method: endpoint.method,
-            headers: { authorization: `Bearer ${token}`, ...(endpoint.body && { "content-type": "application/json" }) },
-            body: endpoint.body,
-            connections: 32,
-            warmup: WARMUP_S,
-            duration: DURATION_S,
-          },
-          running.pid,
-        );
+        const result = await loadEndpoint(running, endpoint, 32);
         const key = `${variant.key}/${endpoint.key}`;
         samples.set(key, [...(samples.get(key) ?? []), { target: "service", endpoint: endpoint.key, label: variant.label, connections: 32, ...result }]);
         log(`${section} round ${round + 1}/${rounds} ${variant.key.padEnd(12)} ${endpoint.key.padEnd(6)} c= 32: ${result.requestsPerSec.toFixed(0).padStart(6)} req/s, p50 ${result.latencyP50} ms, p99 ${result.latencyP99} ms, errors ${result.errors}`);
