@@ -23,6 +23,7 @@ import type { AnyTRPCProcedure, AnyTRPCRouter } from "@trpc/server";
 import { isObservable, observableToAsyncIterable } from "@trpc/server/observable";
 import { getErrorShape, getProcedureAtPath, getTRPCErrorFromUnknown, isAbortError, isAsyncIterable, isTrackedEnvelope, sseHeaders } from "@trpc/server/unstable-core-do-not-import";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { mediaType, procedurePathOf, queryOf, wantsJsonLines } from "./trpc-request.js";
 
 export interface SseSubscriptionOptions<TContext> {
   router: AnyTRPCRouter;
@@ -84,9 +85,6 @@ class Pinger {
 
 const isObject = (value: unknown): value is Record<string, unknown> => !!value && !Array.isArray(value) && typeof value === "object";
 
-/** The media type of a header value, lowercased (`application/json; charset=utf-8` -> `application/json`). */
-const mediaType = (value: string | undefined) => value?.toLowerCase().split(";", 1)[0]?.trim();
-
 /** tRPC's check of `connectionParams`: JSON, and an object of strings or null. */
 function connectionParamsValid(value: string): boolean {
   try {
@@ -133,18 +131,13 @@ export function createSseSubscriptionHandler<TContext>(options: SseSubscriptionO
   async function subscriptionOf(req: Request, params: URLSearchParams): Promise<{ path: string; procedure: AnyTRPCProcedure } | undefined> {
     if (req.method !== "GET" || sse.enabled === false) return undefined;
     if (params.get("batch") === "1") return undefined;
-    const accept = req.headers["trpc-accept"] ?? (req.headers.accept?.split(",").some((t) => t.trim() === "application/jsonl") ? "application/jsonl" : undefined);
-    if (accept === "application/jsonl") return undefined;
+    if (wantsJsonLines(req.headers)) return undefined;
     const contentType = mediaType(req.headers["content-type"]);
     if (contentType !== undefined && contentType !== "application/json") return undefined;
     const connectionParams = params.get("connectionParams");
     if (connectionParams !== null && !connectionParamsValid(connectionParams)) return undefined;
-    let path: string;
-    try {
-      path = decodeURIComponent(req.path.slice(req.path.lastIndexOf("/") + 1));
-    } catch {
-      return undefined;
-    }
+    let path = procedurePathOf(req.url);
+    if (path === undefined) return undefined;
     if (config.pathSeparator !== ".") path = path.split(config.pathSeparator).join(".");
     const procedure = await getProcedureAtPath(router, path);
     return procedure?._def.type === "subscription" ? { path, procedure } : undefined;
@@ -258,8 +251,7 @@ export function createSseSubscriptionHandler<TContext>(options: SseSubscriptionO
   }
 
   return (req: Request, res: Response, next: NextFunction) => {
-    const query = req.url.indexOf("?");
-    const params = new URLSearchParams(query === -1 ? "" : req.url.slice(query + 1));
+    const params = queryOf(req.url);
     subscriptionOf(req, params).then(
       (subscription) => {
         if (subscription === undefined) next();

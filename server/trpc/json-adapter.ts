@@ -19,12 +19,12 @@
  * batch's status (207 when the calls' statuses differ). tests/e2e/trpc-adapters.test.ts sends the same
  * calls to both adapters and compares status, headers and bodies.
  */
-import type { IncomingHttpHeaders } from "node:http";
 import type { AnyTRPCProcedure, TRPCError } from "@trpc/server";
 import { getHTTPStatusCode } from "@trpc/server/http";
 // tRPC's own building blocks, so shapes and codes cannot drift from the official adapter's.
 import { getErrorShape, getTRPCErrorFromUnknown, transformTRPCResponse } from "@trpc/server/unstable-core-do-not-import";
 import type { NextFunction, Request, Response } from "express";
+import { mediaType, procedurePathOf, queryOf, wantsJsonLines } from "../http/trpc-request.js";
 import type { Context } from "./context.js";
 import type { AppRouter } from "./router.js";
 
@@ -46,15 +46,13 @@ interface Call {
 
 const METHOD_OF: Record<ProcedureType, string> = { query: "GET", mutation: "POST" };
 
-/** `application/json` (parameters ignored), as tRPC's own content-type check reads it. */
-function isJson(contentType: string | undefined): boolean {
-  return contentType?.toLowerCase().split(";", 1)[0]?.trim() === "application/json";
-}
-
-/** Whether tRPC's adapter would stream this answer (httpBatchStreamLink) instead of buffering it. */
-function wantsStream(headers: IncomingHttpHeaders): boolean {
-  if (headers["trpc-accept"] !== undefined) return true;
-  return headers.accept?.split(",").some((t) => t.trim() === "application/jsonl") ?? false;
+/** One buffered JSON answer, with the headers tRPC's adapter sets on it (it also replaces any earlier Vary). */
+function send(res: Response, status: number, body: string): void {
+  res.statusCode = status;
+  res.setHeader("content-type", "application/json");
+  res.setHeader("vary", "trpc-accept, accept");
+  res.setHeader("content-length", Buffer.byteLength(body));
+  res.end(body);
 }
 
 function readBody(req: Request, limit: number): Promise<string | undefined> {
@@ -75,16 +73,9 @@ function readBody(req: Request, limit: number): Promise<string | undefined> {
  * outside plain JSON queries and mutations, and every request whose error tRPC raises before a procedure runs).
  */
 function callsOf(router: AppRouter, req: Request, body: string | undefined, maxBatchSize: number): { calls: Call[]; batch: boolean } | undefined {
-  const url = req.url;
-  const query = url.indexOf("?");
-  const pathname = query === -1 ? url : url.slice(0, query);
-  let pathText: string;
-  try {
-    pathText = decodeURIComponent(pathname.slice(pathname.lastIndexOf("/") + 1));
-  } catch {
-    return undefined;
-  }
-  const params = new URLSearchParams(query === -1 ? "" : url.slice(query + 1));
+  const pathText = procedurePathOf(req.url);
+  if (pathText === undefined) return undefined;
+  const params = queryOf(req.url);
   if (params.has("connectionParams")) return undefined;
   const batch = params.get("batch") === "1";
   const paths = batch ? pathText.split(",") : [pathText];
@@ -148,12 +139,7 @@ export function createJsonAdapter(options: JsonAdapterOptions) {
     const json = batch ? untransformed : untransformed[0]!;
     const status = getHTTPStatusCode(json as Parameters<typeof getHTTPStatusCode>[0], errors);
     const body = JSON.stringify(transformTRPCResponse(config, json as Parameters<typeof transformTRPCResponse>[1]));
-    res.statusCode = status;
-    // The headers tRPC's adapter sets on a JSON answer (it also replaces any earlier Vary).
-    res.setHeader("content-type", "application/json");
-    res.setHeader("vary", "trpc-accept, accept");
-    res.setHeader("content-length", Buffer.byteLength(body));
-    res.end(body);
+    send(res, status, body);
   }
 
   /** What tRPC answers when building a response throws (an answer that cannot be serialized, say): a 500 in its error shape. */
@@ -166,19 +152,16 @@ export function createJsonAdapter(options: JsonAdapterOptions) {
     }
     const shape = getErrorShape({ config, ctx: undefined, error, input: undefined, path: undefined, type: "unknown" });
     const body = JSON.stringify(transformTRPCResponse(config, { error: shape }));
-    res.statusCode = shape.data.httpStatus;
-    res.setHeader("content-type", "application/json");
-    res.setHeader("vary", "trpc-accept, accept");
-    res.setHeader("content-length", Buffer.byteLength(body));
-    res.end(body);
+    send(res, shape.data.httpStatus, body);
   }
 
   return function jsonAdapter(req: Request, res: Response, next: NextFunction): void {
     const method = req.method;
     if (method !== "GET" && method !== "POST") return next();
     const contentType = req.headers["content-type"];
-    if (method === "POST" ? !isJson(contentType) : contentType !== undefined && !isJson(contentType)) return next();
-    if (wantsStream(req.headers)) return next();
+    const json = mediaType(contentType) === "application/json";
+    if (method === "POST" ? !json : contentType !== undefined && !json) return next();
+    if (wantsJsonLines(req.headers)) return next();
 
     if (method === "GET") {
       const parsed = callsOf(router, req, undefined, maxBatchSize);
