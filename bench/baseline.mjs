@@ -89,34 +89,27 @@ async function answer(endpoint, body) {
 }
 
 /**
- * A create replays the service's whole write transaction (BEGIN, the organization's advisory lock, the
- * INSERT, the change event, its NOTIFY, COMMIT) on one connection, with a new id and new timestamps per
- * request, the request's name, and the change event and notification rebuilt around them.
+ * A create replays the service's whole write transaction (BEGIN, the INSERT, the statement that takes the
+ * organization's lock and writes the change event and its NOTIFY, COMMIT) on one connection, with a new
+ * id and new timestamps per request, the request's name, and the change event's JSON rebuilt around them.
  */
 async function create(endpoint, input) {
   const id = randomUUID();
   const now = new Date();
   const capturedId = endpoint.statements.flatMap((s) => s.params).find((p) => UUID.test(p));
   let feature;
-  let eventId;
   const run = async (client) => {
     for (const statement of endpoint.statements) {
-      if (statement.sql === "COMMIT") {
-        await client.query("COMMIT");
-        continue;
-      }
       const params = statement.params.map((p, i) => {
         if (typeof p !== "string") return p;
         if (UUID.test(p)) return id;
         if (ISO.test(p)) return now;
         if (statement === endpoint.statements[endpoint.insertStatement] && i === endpoint.nameParam) return input.name;
-        if (p.startsWith("{") && p.includes('"resource"')) return JSON.stringify({ ...JSON.parse(p), id: eventId });
         if (p.startsWith("{") && feature) return p.replaceAll(capturedId, id).replaceAll('"Bench created"', JSON.stringify(input.name));
         return p;
       });
       const { rows } = await client.query(statement.sql, params);
       if (statement.sql.startsWith('INSERT INTO "public"."features"')) feature = rows[0];
-      if (statement.sql.startsWith('INSERT INTO "public"."change_events"')) eventId = String(rows[0].id);
     }
   };
   // PGlite's transaction() commits by itself: its COMMIT statement is skipped.
