@@ -1,6 +1,11 @@
 // @ts-check
 import js from "@eslint/js";
+import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
+import importX from "eslint-plugin-import-x";
 import tseslint from "typescript-eslint";
+
+/** The one module that may import tRPC's internals (see its header). */
+const TRPC_INTERNALS_DOOR = "server/trpc/fast-path/internals.ts";
 
 export default tseslint.config(
   { ignores: ["node_modules/", "dist/", "**/dist/", "server/generated/", ".data/", "coverage/", "test-results/", "bench/results/"] },
@@ -15,6 +20,25 @@ export default tseslint.config(
     },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+    },
+  },
+  {
+    // No import cycles, type-only imports included: every module can be read (and loaded) after what it imports.
+    plugins: { "import-x": importX },
+    settings: { "import-x/resolver-next": [createTypeScriptImportResolver({ project: "./tsconfig.json" })] },
+    rules: { "import-x/no-cycle": ["error", { ignoreExternal: true }] },
+  },
+  {
+    // tRPC's internals (not its public API) behind one door: the fast paths reach them through that module alone.
+    ignores: [TRPC_INTERNALS_DOOR],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "@trpc/server/unstable-core-do-not-import", message: `tRPC's internals are imported by ${TRPC_INTERNALS_DOOR} only: add what you need there.` }],
+          patterns: [{ group: ["@trpc/*/dist/*", "@trpc/*/src/*"], message: `Import tRPC's public entry points; its internals go through ${TRPC_INTERNALS_DOOR}.` }],
+        },
+      ],
     },
   },
   { files: ["**/*.js", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },

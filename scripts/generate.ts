@@ -1,7 +1,7 @@
 /**
  * `npm run generate -- resource <Name> <field>:<type>[?] ... [--search <field>]`: a new org-scoped resource in one
  * command. It writes the Prisma model and its migration (through the same offline schema engine as
- * `npm run db:migration`), the contract, the resource module, its registration, and a test file; then
+ * `npm run db:migration`), the contract, the resource's definition, its line in the list of resources, and a test file; then
  * regenerates the Prisma client. It refuses a bad command line writing nothing, and says why.
  */
 import { existsSync } from "node:fs";
@@ -11,18 +11,18 @@ import { spawnSync } from "node:child_process";
 import { PrismaPGliteWithExtensions, createPGlite } from "../server/db/pglite.js";
 import { diffMigrationsToSchema, schemaPath } from "../server/db/schema-engine.js";
 import { GeneratorError, parseResourceArgs } from "./generator/spec.js";
-import { contractFile, registryWith, resourceFile, schemaWith, testFile } from "./generator/templates.js";
+import { contractFile, definitionFile, definitionsWith, schemaWith, testFile } from "./generator/templates.js";
 import { writeMigration } from "./support/migrations.js";
 
 const root = path.resolve(import.meta.dirname, "..");
-const registryPath = path.join(root, "server/resources/registry.ts");
+const definitionsPath = path.join(root, "server/resources/definitions.ts");
 const args = process.argv.slice(2);
 const command = `npm run generate -- ${args.join(" ")}`;
 
 async function main(): Promise<void> {
-  const [schema, registry] = await Promise.all([readFile(schemaPath, "utf8"), readFile(registryPath, "utf8")]);
+  const [schema, list] = await Promise.all([readFile(schemaPath, "utf8"), readFile(definitionsPath, "utf8")]);
   const models = new Set([...schema.matchAll(/^(?:model|enum) (\w+)/gm)].map((m) => m[1] ?? ""));
-  const keys = new Set([...registry.matchAll(/^ {2}(\w+),$/gm)].map((m) => m[1] ?? ""));
+  const keys = new Set([...list.matchAll(/^ {2}(\w+),$/gm)].map((m) => m[1] ?? ""));
   const spec = parseResourceArgs(args, { models, keys });
   const enumNames = spec.fields.filter((f) => f.type === "enum").map((f) => `${spec.model}${f.name.charAt(0).toUpperCase()}${f.name.slice(1)}`);
   const clash = enumNames.find((name) => models.has(name));
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
 
   const files = new Map<string, string>([
     [path.join(root, `server/contract/${spec.key}.ts`), contractFile(spec, command)],
-    [path.join(root, `server/resources/${spec.key}/resource.ts`), resourceFile(spec, command)],
+    [path.join(root, `server/resources/${spec.key}/definition.ts`), definitionFile(spec, command)],
     [path.join(root, `tests/resources/${spec.key}.test.ts`), testFile(spec, command)],
   ]);
   for (const file of files.keys()) {
@@ -49,15 +49,15 @@ async function main(): Promise<void> {
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, content);
   }
-  await writeFile(registryPath, registryWith(registry, spec));
+  await writeFile(definitionsPath, definitionsWith(list, spec));
 
   const generate = spawnSync(process.execPath, [path.join(root, "scripts/prisma-generate.mjs")], { cwd: root, stdio: "pipe", encoding: "utf8" });
   if (generate.status !== 0) throw new Error(`prisma generate failed:\n${generate.stdout}${generate.stderr}`);
 
-  const written = [schemaPath, path.join(migration, "migration.sql"), ...files.keys(), registryPath].map((f) => `  ${path.relative(root, f)}`);
+  const written = [schemaPath, path.join(migration, "migration.sql"), ...files.keys(), definitionsPath].map((f) => `  ${path.relative(root, f)}`);
   console.log(
     [
-      `Resource ${spec.model}: procedures ${spec.key}.create | list | infinite | byId | update | delete, searching "${spec.searchField}".`,
+      `Resource ${spec.model}: procedures ${spec.key}.create | list | infinite | byId | update | delete | history | onChange, and /api/v1/${spec.table.replace(/_/g, "-")}, searching "${spec.searchField}".`,
       "Wrote:",
       ...written,
       "Next: npm test (the new test file runs with the rest); on PostgreSQL, npm run db:migrate applies the migration; the embedded database migrates itself on start.",

@@ -1,6 +1,8 @@
 /**
- * The HTTP surface: health checks, CORS, the tRPC API under /trpc, the REST API under /api/v1 (with its
- * OpenAPI document and /docs), and the developer panel under /panel.
+ * The HTTP surface, mounted in order by the small functions below: the common middleware (metrics,
+ * draining, security headers, request log), the health checks, the API guards shared by both APIs (CORS,
+ * body limit, rate limits), the tRPC API under /trpc, the REST API under /api/v1 with its OpenAPI document
+ * and /docs, and the developer panel under /panel. docs/architecture.md follows one request through them.
  */
 import { randomUUID } from "node:crypto";
 import type { TRPCError } from "@trpc/server";
@@ -10,47 +12,34 @@ import express from "express";
 import type { Express, Request } from "express";
 import helmet from "helmet";
 import { pinoHttp } from "pino-http";
-import { expiryOf, headerAuthenticator } from "./auth/token.js";
-import type { Me } from "./contract/index.js";
-import { requestLogProps } from "./observability/request-log.js";
+import { createRequestAuthenticator } from "./auth/authenticator.js";
+import type { Authenticate } from "./auth/authenticator.js";
+import type { AppDependencies } from "./dependencies.js";
 import { createRateLimiters } from "./http/rate-limit.js";
-import { createSseSubscriptionHandler } from "./http/sse-subscriptions.js";
 import { declaredBodyLimit, refusalFor } from "./http/refusal.js";
+import { requestLogProps } from "./observability/request-log.js";
 import { createPanelRouter } from "./panel/panel.router.js";
+import { definitions } from "./resources/definitions.js";
 import { createDocsRouter } from "./rest/docs.router.js";
+import { restEndpointsOf } from "./rest/endpoints.js";
 import { buildOpenApiDocument } from "./rest/openapi.js";
-import { restResources } from "./rest/resources.js";
 import { createRestRouter } from "./rest/rest.router.js";
+import { appRouter } from "./trpc/app-router.js";
 import { createContext } from "./trpc/context.js";
-import type { Context, Services } from "./trpc/context.js";
-import { createJsonAdapter } from "./trpc/json-adapter.js";
-import { appRouter } from "./trpc/router.js";
+import type { Context } from "./trpc/context.js";
+import { createJsonAdapter } from "./trpc/fast-path/json.js";
+import { createSseSubscriptionHandler } from "./trpc/fast-path/sse.js";
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
+const TRPC_BASE = "/trpc";
 /** Where the REST API is mounted; /trpc and it share the body limit, the rate limits and the authenticator. */
 const REST_BASE = "/api/v1";
-const API_PATHS = ["/trpc", REST_BASE];
+const API_PATHS = [TRPC_BASE, REST_BASE];
 /** tRPC's `httpSubscriptionLink` sends `connectionParams` (here `{ token }`) as this query parameter. */
 const CONNECTION_PARAMS = /([?&]connectionParams=)[^&]*/g;
 
 /** A URL fit for logs: a token in `connectionParams` is never written anywhere. */
 export const loggableUrl = (url: string) => url.replace(CONNECTION_PARAMS, "$1[redacted]");
-
-/**
- * The request's `Authorization` header; for a tRPC GET without one (a subscription from a browser's
- * EventSource, which cannot send headers), the `token` of its `connectionParams`, as a bearer header.
- */
-function authorizationOf(req: Request): string | undefined {
-  if (req.headers.authorization !== undefined) return req.headers.authorization;
-  const params = req.method === "GET" && req.originalUrl.startsWith("/trpc/") ? req.query.connectionParams : undefined;
-  if (typeof params !== "string") return undefined;
-  try {
-    const token = (JSON.parse(params) as { token?: unknown } | null)?.token;
-    return typeof token === "string" ? `Bearer ${token}` : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** TRUST_PROXY: "true"/"false", a hop count, or Express's names and address lists ("loopback", "10.0.0.0/8"). */
 function trustProxyValue(value: string): boolean | number | string {
@@ -63,12 +52,12 @@ export interface AppState {
   draining: boolean;
 }
 
-export function createApp(services: Services, state: AppState = { draining: false }): Express {
-  const { config, db, log } = services;
-  const app = express();
-  app.disable("x-powered-by");
-  app.set("trust proxy", trustProxyValue(config.trustProxy));
-  if (services.metrics) app.use(services.metrics.httpMiddleware);
+/** Gives each request its one authenticator: asked by the request log, the rate limit, tRPC and REST. */
+type RequestAuthenticator = (req: Request) => Authenticate;
+
+/** Metrics, connection draining, security headers and the request log: what every request passes first. */
+function mountCommon(app: Express, deps: AppDependencies, state: AppState, authenticate: RequestAuthenticator): void {
+  if (deps.metrics) app.use(deps.metrics.httpMiddleware);
   // While draining, every response closes its connection: keep-alive clients reconnect (to another
   // instance) instead of holding this one open past its shutdown.
   app.use((_req, res, next) => {
@@ -77,10 +66,9 @@ export function createApp(services: Services, state: AppState = { draining: fals
   });
   // Security headers; the panel's page loads only its own script and stylesheet, so the default CSP fits.
   app.use(helmet());
-
   app.use(
     pinoHttp({
-      logger: log,
+      logger: deps.log,
       // A caller's (or load balancer's) x-request-id is kept when it is sane, so logs correlate.
       genReqId(req, res) {
         const given = req.headers["x-request-id"];
@@ -89,104 +77,112 @@ export function createApp(services: Services, state: AppState = { draining: fals
         return id;
       },
       autoLogging: { ignore: (req) => req.url?.startsWith("/health") ?? false },
-      customProps: (req) => requestLogProps(req, authenticatorOf(req as Request)),
+      customProps: (req) => requestLogProps(req, authenticate(req as Request)),
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: loggableUrl(req.url) }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
   );
+}
 
+/** `GET /health` (the process answers) and `GET /health/ready` (the database answers, not draining). */
+function mountHealth(app: Express, deps: AppDependencies, state: AppState): void {
   app.get("/health", (_req, res) => {
     res.json({ status: "healthy" });
   });
-
   app.get("/health/ready", async (_req, res) => {
     if (state.draining) {
       res.status(503).json({ status: "unavailable", reason: "shutting down" });
       return;
     }
     try {
-      await db.ping();
-      res.json({ status: "ready", database: db.kind });
+      await deps.db.ping();
+      res.json({ status: "ready", database: deps.db.kind });
     } catch (error) {
       // The details stay in the log: readiness is public, and driver messages name databases and hosts.
-      log.warn({ err: error }, "readiness: database did not answer");
+      deps.log.warn({ err: error }, "readiness: database did not answer");
       res.status(503).json({ status: "unavailable", reason: "database unavailable" });
     }
   });
+}
 
+/** CORS, then for both APIs the declared body limit and the rate limits (per IP, and per organization of a valid token). */
+function mountApiGuards(app: Express, deps: AppDependencies, authenticate: RequestAuthenticator): void {
+  const { config, log } = deps;
   app.use(cors({ origin: config.allowedOrigins, maxAge: 600 }));
-
   // 413 and 429 are answered in the shape of the API the request was for.
   const refuse = refusalFor(REST_BASE);
   app.use(API_PATHS, declaredBodyLimit(config.maxBodyBytes, refuse));
-  // One authenticator per request, shared by the per-organization rate limit and orgProcedure.
-  const authenticators = new WeakMap<object, () => Me>();
-  const authenticatorOf = (req: Request): (() => Me) => {
-    let authenticate = authenticators.get(req);
-    if (!authenticate) {
-      authenticate = headerAuthenticator(services.verifyToken, authorizationOf(req));
-      authenticators.set(req, authenticate);
-    }
-    return authenticate;
-  };
   const organizationOf = (req: Request): string | undefined => {
     try {
-      return authenticatorOf(req)().organizationId;
+      return authenticate(req)().me.organizationId;
     } catch {
-      return undefined; // no valid token: only the IP limit applies, and the procedure answers 401
+      return undefined; // no valid token: only the IP limit applies, and the API answers 401
     }
   };
-  const rateLimiters = createRateLimiters({ config, organizationOf, redis: services.redis, log, refuse, onRefusal: services.metrics?.countRateLimitRefusal });
+  const rateLimiters = createRateLimiters({ config, organizationOf, redis: deps.redis, log, refuse, onRefusal: deps.metrics?.countRateLimitRefusal });
   if (rateLimiters.length > 0) app.use(API_PATHS, rateLimiters);
+}
 
+/**
+ * The tRPC API: with TRPC_FAST_PATHS, plain JSON queries and mutations, then plain subscriptions (SSE, a
+ * fraction of the adapter's memory per open stream); whatever neither takes goes on to tRPC's adapter.
+ */
+function mountTrpc(app: Express, deps: AppDependencies, authenticate: RequestAuthenticator): void {
+  const { config, log } = deps;
   const contextOf = (req: Request): Context =>
     // pino-http has set both id and log (its genReqId above returns a string).
-    createContext(services, {
-      requestId: req.id as string,
-      log: req.log,
-      authenticate: authenticatorOf(req),
-      credentialsExpireAt: () => expiryOf(authorizationOf(req)),
-      ip: req.ip,
-    });
-  const onTrpcError = ({ error, path, ctx }: { error: TRPCError; path: string | undefined; ctx?: Context | undefined }) => {
-    services.metrics?.countTrpcError(path, error.code);
+    createContext(deps, { requestId: req.id as string, log: req.log, authenticate: authenticate(req), ip: req.ip });
+  const onError = ({ error, path, ctx }: { error: TRPCError; path: string | undefined; ctx?: Context | undefined }) => {
+    deps.metrics?.countTrpcError(path, error.code);
     if (error.code === "INTERNAL_SERVER_ERROR") {
       (ctx?.log ?? log).error({ err: error.cause ?? error, path, requestId: ctx?.requestId }, "unexpected error");
     }
   };
-  // The fast paths (TRPC_FAST_PATHS): plain JSON queries and mutations, then plain subscriptions (SSE, a
-  // fraction of the adapter's memory per open stream); whatever neither takes goes on to tRPC's adapter.
   if (config.trpcFastPaths) {
     app.use(
-      "/trpc",
-      createJsonAdapter({ router: appRouter, maxBodySize: config.maxBodyBytes, maxBatchSize: config.maxBatchSize, createContext: contextOf, onError: onTrpcError }),
-      createSseSubscriptionHandler({ router: appRouter, createContext: ({ req }) => contextOf(req), onError: onTrpcError }),
+      TRPC_BASE,
+      createJsonAdapter({ router: appRouter, maxBodySize: config.maxBodyBytes, maxBatchSize: config.maxBatchSize, createContext: contextOf, onError }),
+      createSseSubscriptionHandler({ router: appRouter, createContext: ({ req }) => contextOf(req), onError }),
     );
   }
   app.use(
-    "/trpc",
+    TRPC_BASE,
     trpcExpress.createExpressMiddleware({
       router: appRouter,
       maxBodySize: config.maxBodyBytes,
       maxBatchSize: config.maxBatchSize,
       createContext: ({ req }): Context => contextOf(req),
-      onError: onTrpcError,
+      onError,
     }),
   );
+}
 
-  const openApiDocument = config.docsEnabled ? buildOpenApiDocument(restResources, { basePath: REST_BASE }) : undefined;
-  app.use(REST_BASE, createRestRouter({ services, resources: restResources, authenticatorOf, openApiDocument }));
-  app.use("/docs", createDocsRouter({ config, openApiUrl: `${REST_BASE}/openapi.json` }));
+/** The REST API under /api/v1 (every resource of the list), its OpenAPI document, and /docs. */
+function mountRest(app: Express, deps: AppDependencies, authenticate: RequestAuthenticator): void {
+  const endpoints = restEndpointsOf(definitions);
+  const openApiDocument = deps.config.docsEnabled ? buildOpenApiDocument(endpoints, { basePath: REST_BASE }) : undefined;
+  app.use(REST_BASE, createRestRouter({ dependencies: deps, endpoints, authenticate, openApiDocument }));
+  app.use("/docs", createDocsRouter({ config: deps.config, openApiUrl: `${REST_BASE}/openapi.json` }));
+}
 
-  app.use("/panel", createPanelRouter({ router: appRouter, config, trpcPath: "/trpc", log }));
+export function createApp(deps: AppDependencies, state: AppState = { draining: false }): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", trustProxyValue(deps.config.trustProxy));
+  const authenticate: RequestAuthenticator = createRequestAuthenticator(deps.verifyToken, { trpcPath: TRPC_BASE });
 
+  mountCommon(app, deps, state, authenticate);
+  mountHealth(app, deps, state);
+  mountApiGuards(app, deps, authenticate);
+  mountTrpc(app, deps, authenticate);
+  mountRest(app, deps, authenticate);
+  app.use("/panel", createPanelRouter({ router: appRouter, config: deps.config, trpcPath: TRPC_BASE, log: deps.log }));
   app.use((_req, res) => {
     res.status(404).json({ error: "Not found" });
   });
-
   return app;
 }
 
-export { createServices } from "./services.js";
+export { createDependencies } from "./dependencies.js";

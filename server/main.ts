@@ -1,16 +1,18 @@
 /** Process entry: config -> database -> HTTP server -> graceful shutdown. */
 import type { AddressInfo } from "node:net";
 import { createApp } from "./app.js";
-import { createServices } from "./services.js";
 import type { AppState } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import type { Config } from "./config.js";
 import { openDatabase } from "./db/database.js";
+import { createDependencies } from "./dependencies.js";
 import { connectRedis } from "./http/redis.js";
 import { applyServerTimeouts } from "./http/server-timeouts.js";
 import { startMetricsServer } from "./observability/metrics.js";
-import { startTracing, tracing } from "./observability/tracing.js";
+import { tracing } from "./observability/trace-hooks.js";
+import { startTracing } from "./observability/tracing.js";
 import { createLogger } from "./logger.js";
+import { procedurePaths } from "./trpc/app-router.js";
 
 let config: Config;
 try {
@@ -30,14 +32,25 @@ await startTracing(process.env, log);
 const db = await openDatabase(config, log);
 const redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : undefined;
 const state: AppState = { draining: false };
-const services = createServices(config, db, log, redis);
+const deps = createDependencies(config, db, log, { redis, procedurePaths });
 // Live changes: one LISTEN connection for this process (it reconnects by itself).
-await services.live.start();
-const app = createApp(services, state);
+await deps.changeHub.start();
+const app = createApp(deps, state);
+
+/** What to do about a port that cannot be listened on, naming the variable that moves it. */
+function listenFailure(error: NodeJS.ErrnoException, what: string, variable: string, port: number): string {
+  if (error.code === "EADDRINUSE") {
+    const off = variable === "METRICS_PORT" ? ", or METRICS_PORT=0 to serve no metrics" : "";
+    return `cannot listen for ${what}: port ${port} is in use (another instance on this machine?); set ${variable} to a free port${off}`;
+  }
+  if (error.code === "EACCES") return `cannot listen for ${what}: no permission for port ${port}; set ${variable} to a port above 1023`;
+  return `cannot listen for ${what} on port ${port}`;
+}
+
 // Metrics on their own listener, never the public port; it fails the start like the main listener.
-const metricsServer = services.metrics
-  ? await startMetricsServer(services.metrics, config.metrics, log).catch((error: Error) => {
-      log.fatal({ err: error }, "cannot listen for metrics");
+const metricsServer = deps.metrics
+  ? await startMetricsServer(deps.metrics, config.metrics, log).catch((error: NodeJS.ErrnoException) => {
+      log.fatal({ err: error }, listenFailure(error, "metrics", "METRICS_PORT", config.metrics.port));
       process.exit(1);
     })
   : undefined;
@@ -47,8 +60,8 @@ applyServerTimeouts(server, config);
 await new Promise<void>((resolve, reject) => {
   server.once("listening", resolve);
   server.once("error", reject);
-}).catch((error: Error) => {
-  log.fatal({ err: error }, "cannot listen");
+}).catch((error: NodeJS.ErrnoException) => {
+  log.fatal({ err: error }, listenFailure(error, "HTTP", "PORT", config.port));
   process.exit(1);
 });
 const { port } = server.address() as AddressInfo;
@@ -67,7 +80,7 @@ async function shutdown(signal: string) {
   force.unref();
   // Subscription streams end now (SERVICE_UNAVAILABLE, which tRPC clients retry: they reconnect, to another
   // instance once readiness fails, and resume from their last event); new ones are refused the same way.
-  await services.live.close();
+  await deps.changeHub.close();
   // Load balancers see readiness fail and stop routing here before the listener closes.
   if (config.shutdownDrainMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
   // Stop accepting; idle keep-alive sockets are closed now, busy ones after their response.

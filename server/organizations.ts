@@ -6,7 +6,7 @@ import type { PrismaClient } from "./db/database.js";
  * upsert does when many first requests of one organization arrive at once. Known ids are remembered
  * (bounded), so an organization costs one round trip per process, not one per request.
  */
-export function createOrganizationRegistry(prisma: PrismaClient, maxRemembered = 10_000) {
+export function createOrganizations(prisma: PrismaClient, maxRemembered = 10_000) {
   const known = new Set<string>();
   return {
     async ensure(organizationId: string): Promise<void> {
@@ -18,4 +18,4 @@ export function createOrganizationRegistry(prisma: PrismaClient, maxRemembered =
   };
 }
 
-export type OrganizationRegistry = ReturnType<typeof createOrganizationRegistry>;
+export type Organizations = ReturnType<typeof createOrganizations>;

@@ -11,7 +11,7 @@
  */
 import type { AnyTRPCProcedure, inferRouterInputs, inferRouterOutputs, TRPCBuiltRouter } from "@trpc/server";
 import type { FieldErrors as ServerFieldErrors } from "../../server/contract/common.js";
-import type { AppRouter as ServerRouter } from "../../server/trpc/router.js";
+import type { AppRouter as ServerRouter } from "../../server/trpc/app-router.js";
 
 /** Compile-time only: "a value of type T", so `typeof` of the result is T written out in full. */
 declare function typeOf<T>(): T;

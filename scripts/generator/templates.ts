@@ -10,16 +10,18 @@ const list = (values: string[]) => `[${values.map((v) => JSON.stringify(v)).join
 /** How the entity's words read to a person: `ApiKey` -> `api key`. */
 const words = (model: string) => snakeCase(model).replace(/_/g, " ");
 
+/** Each field type's Prisma column and zod output rule (an enum's are its own type, named per resource). */
+const TYPES: Record<Exclude<FieldSpec["type"], "enum">, { prisma: string; output: string }> = {
+  string: { prisma: "String @db.VarChar(200)", output: "z.string()" },
+  text: { prisma: "String", output: "z.string()" },
+  int: { prisma: "Int", output: "z.number().int()" },
+  number: { prisma: "Float", output: "z.number()" },
+  boolean: { prisma: "Boolean", output: "z.boolean()" },
+  datetime: { prisma: "DateTime @db.Timestamptz(3)", output: "z.iso.datetime()" },
+};
+
 function prismaType(spec: ResourceSpec, field: FieldSpec): string {
-  const base = {
-    string: "String @db.VarChar(200)",
-    text: "String",
-    int: "Int",
-    number: "Float",
-    boolean: "Boolean",
-    datetime: "DateTime @db.Timestamptz(3)",
-    enum: enumTypeOf(spec, field),
-  }[field.type];
+  const base = field.type === "enum" ? enumTypeOf(spec, field) : TYPES[field.type].prisma;
   const [type, ...attributes] = base.split(" ");
   const column = snakeCase(field.name);
   return [`${type}${field.optional ? "?" : ""}`, ...(column === field.name ? [] : [`@map("${column}")`]), ...attributes].join(" ");
@@ -86,15 +88,7 @@ function inputRule(spec: ResourceSpec, field: FieldSpec): string {
 }
 
 function outputRule(spec: ResourceSpec, field: FieldSpec): string {
-  const base = {
-    string: "z.string()",
-    text: "z.string()",
-    int: "z.number().int()",
-    number: "z.number()",
-    boolean: "z.boolean()",
-    datetime: "z.iso.datetime()",
-    enum: enumTypeOf(spec, field),
-  }[field.type];
+  const base = field.type === "enum" ? enumTypeOf(spec, field) : TYPES[field.type].output;
   return field.optional ? `${base}.nullable()` : base;
 }
 
@@ -110,8 +104,8 @@ export function contractFile(spec: ResourceSpec, command: string): string {
     "",
     ...enums,
     `export const ${spec.singular}Contract = resourceContract({`,
-    `  path: "${spec.key}",`,
-    `  entityKey: "${spec.singular}",`,
+    `  key: "${spec.key}",`,
+    `  name: "${spec.model}",`,
     "  create: {",
     ...spec.fields.map((f) => `    ${f.name}: ${inputRule(spec, f)},`),
     "  },",
@@ -192,32 +186,29 @@ export function testFile(spec: ResourceSpec, command: string): string {
   ].join("\n");
 }
 
-export function resourceFile(spec: ResourceSpec, command: string): string {
-  const enumTypes = spec.fields.filter((f) => f.type === "enum").map((f) => `${f.name}: "${enumTypeOf(spec, f)}"`);
+export function definitionFile(spec: ResourceSpec, command: string): string {
   const example = spec.fields.map((f) => `${f.name}: ${sampleValue(spec, f, "1").replace("${1}", "1")}`);
   return [
     `/** ${upperFirst(words(spec.key))}, one organization's each. Written by \`${command}\`. */`,
     `import { ${spec.singular}Contract } from "../../contract/${spec.key}.js";`,
-    'import { defineResource } from "../../kit/resource.js";',
+    'import { defineResource } from "../../kit/define.js";',
     "",
     `export const ${spec.key} = defineResource({`,
-    `  key: "${spec.key}",`,
-    `  name: "${spec.model}",`,
     `  contract: ${spec.singular}Contract,`,
-    `  storage: { model: "${spec.model}", table: "${spec.table}", searchField: "${spec.searchField}"${enumTypes.length ? `, enumTypes: { ${enumTypes.join(", ")} }` : ""} },`,
+    `  searchField: "${spec.searchField}",`,
     `  example: { ${example.join(", ")} },`,
     "});",
     "",
   ].join("\n");
 }
 
-/** The registry with the resource's import and entry added. */
-export function registryWith(registry: string, spec: ResourceSpec): string {
-  const lines = registry.split("\n");
+/** The list of resources (server/resources/definitions.ts) with the resource's import and entry added. */
+export function definitionsWith(list: string, spec: ResourceSpec): string {
+  const lines = list.split("\n");
   const lastImport = lines.findLastIndex((line) => line.startsWith("import "));
-  lines.splice(lastImport + 1, 0, `import { ${spec.key} } from "./${spec.key}/resource.js";`);
+  lines.splice(lastImport + 1, 0, `import { ${spec.key} } from "./${spec.key}/definition.js";`);
   const end = lines.findIndex((line) => line.startsWith("} as const;"));
-  if (end === -1) throw new Error("server/resources/registry.ts has no `} as const;` line closing `resources`");
+  if (end === -1) throw new Error("server/resources/definitions.ts has no `} as const;` line closing `definitions`");
   lines.splice(end, 0, `  ${spec.key},`);
   return lines.join("\n");
 }

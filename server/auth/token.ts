@@ -1,6 +1,8 @@
 /**
- * Access tokens: HS256 JWTs whose `sub` and `organization_id` claims say who calls and for which
- * organization. Verification accepts HS256 only, and requires `exp`.
+ * Access tokens: JWTs whose `sub` and `organization_id` claims say who calls and for which organization.
+ * Verification accepts one algorithm: RS256 when a public key is configured (JWT_PUBLIC_KEY), HS256 with
+ * SECRET_KEY otherwise; it requires `exp`, and checks `iss` and `aud` when they are configured.
+ * `./authenticator.ts` reads a request's token and hands the verified caller to every surface.
  */
 import { createPublicKey, createSecretKey } from "node:crypto";
 import jwt from "jsonwebtoken";
@@ -39,7 +41,13 @@ export interface VerifyOptions {
   audience?: string | undefined;
 }
 
-export type TokenVerifier = (token: string) => Me;
+/** Who calls, and until when: a verified token's caller and its expiry (ms since the epoch, its `exp`). */
+export interface Caller {
+  me: Me;
+  expiresAt: number;
+}
+
+export type TokenVerifier = (token: string) => Caller;
 
 /** Builds the verifier once (keys parsed once); it returns the caller or throws InvalidTokenError. */
 export function createTokenVerifier(options: VerifyOptions): TokenVerifier {
@@ -68,8 +76,10 @@ export function createTokenVerifier(options: VerifyOptions): TokenVerifier {
     // Frozen: one caller object is shared by every request carrying this token.
     const me = Object.freeze(toMe(payload));
     // toMe checked that `exp` is a number; jwt.verify accepts the token until exp + the clock tolerance.
-    verified.set(token, me, (payload as jwt.JwtPayload).exp! * 1000 + toleranceMs);
-    return me;
+    const expiresAt = (payload as jwt.JwtPayload).exp! * 1000;
+    const caller: Caller = Object.freeze({ me, expiresAt });
+    verified.set(token, caller, expiresAt + toleranceMs);
+    return caller;
   };
 }
 
@@ -84,20 +94,20 @@ const VERIFIED_TOKENS_KEPT = 10_000;
  * A Map in insertion order is the whole cache: an LRU library would add a dependency for these lines.
  */
 class VerifiedTokens {
-  private readonly entries = new Map<string, { me: Me; expiresAt: number }>();
+  private readonly entries = new Map<string, { caller: Caller; keepUntil: number }>();
   constructor(private readonly capacity: number) {}
 
-  get(token: string): Me | undefined {
+  get(token: string): Caller | undefined {
     const entry = this.entries.get(token);
     if (!entry) return undefined;
-    if (Date.now() < entry.expiresAt) return entry.me;
+    if (Date.now() < entry.keepUntil) return entry.caller;
     this.entries.delete(token);
     return undefined;
   }
 
-  set(token: string, me: Me, expiresAt: number): void {
+  set(token: string, caller: Caller, keepUntil: number): void {
     if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(token, { me, expiresAt });
+    this.entries.set(token, { caller, keepUntil });
   }
 }
 
@@ -107,43 +117,6 @@ function toMe(payload: string | jwt.JwtPayload): Me {
   if (!claims.success) throw new InvalidTokenError("missing or invalid claims");
   const { sub, organization_id, role, email } = claims.data;
   return { sub, organizationId: organization_id, ...(role && { role }), ...(email && { email }) };
-}
-
-/** Extracts the token of an `Authorization: Bearer <token>` header. */
-export function bearerToken(header: string | undefined): string {
-  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
-  if (!match?.[1]) throw new InvalidTokenError("missing bearer token");
-  return match[1];
-}
-
-/**
- * The caller named by an `Authorization` header, verified at most once: every later call returns the
- * same caller or throws the same InvalidTokenError. The HTTP layer shares one per request between the
- * per-organization rate limit and the org-scoped procedure, so a token is checked once per request.
- */
-export function headerAuthenticator(verifyToken: TokenVerifier, header: string | undefined): () => Me {
-  let outcome: { me: Me } | { error: unknown } | undefined;
-  return () => {
-    if (!outcome) {
-      try {
-        outcome = { me: verifyToken(bearerToken(header)) };
-      } catch (error) {
-        outcome = { error };
-      }
-    }
-    if ("error" in outcome) throw outcome.error;
-    return outcome.me;
-  };
-}
-
-/** When the token of an `Authorization: Bearer` header expires (ms since the epoch); read only after it was verified. */
-export function expiryOf(header: string | undefined): number | undefined {
-  try {
-    const payload = jwt.decode(bearerToken(header));
-    return typeof payload === "object" && typeof payload?.exp === "number" ? payload.exp * 1000 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export interface SignOptions {

@@ -134,11 +134,14 @@ const ownedTail = { createdById: z.string(), updatedById: z.string(), createdAt:
 type Shape = z.ZodRawShape;
 type Optionalized<T extends Shape> = { [K in keyof T]: z.ZodOptional<T[K]> };
 
-export interface ResourceContractSpec<TCreate extends Shape, TOutput extends Shape, TFilters extends Shape, TEntityKey extends string = string> {
-  /** The router key, `features`: it names procedures in messages (`features.infinite`). */
-  path: string;
-  /** The camelCase singular, `feature`: the entity's key in an `onChange` event (`{ type, feature }`). */
-  entityKey: TEntityKey;
+export interface ResourceContractSpec<TKey extends string, TName extends string, TCreate extends Shape, TOutput extends Shape, TFilters extends Shape> {
+  /** The router key, camelCase plural, `features`: it names procedures (`features.infinite`), the table and the REST path. */
+  key: TKey;
+  /**
+   * The entity's name, PascalCase singular, `Feature`: the Prisma model, and in camelCase (`feature`) the
+   * entity's key in an `onChange` event (`{ type, feature }`).
+   */
+  name: TName;
   /** The create input's fields, each with its rules; optional ones end in `.optional()`. */
   create: TCreate;
   /** The same fields as the entity returns them. */
@@ -151,9 +154,11 @@ export interface ResourceContractSpec<TCreate extends Shape, TOutput extends Sha
  * Builds a resource's contract. The update's `data` takes every create field as optional (at least one);
  * list and infinite take `search` and the filters; every input is strict (an unknown key is BAD_REQUEST).
  */
-export function resourceContract<TCreate extends Shape, TOutput extends Shape, TFilters extends Shape, TEntityKey extends string>(
-  spec: ResourceContractSpec<TCreate, TOutput, TFilters, TEntityKey>,
+export function resourceContract<TKey extends string, TName extends string, TCreate extends Shape, TOutput extends Shape, TFilters extends Shape>(
+  spec: ResourceContractSpec<TKey, TName, TCreate, TOutput, TFilters>,
 ) {
+  type TEntityKey = Uncapitalize<TName>;
+  const entityKey = (spec.name.charAt(0).toLowerCase() + spec.name.slice(1)) as TEntityKey;
   const optionalFilters = Object.fromEntries(Object.entries(spec.filters).map(([key, schema]) => [key, z.optional(schema)])) as Optionalized<TFilters>;
   const updateData = Object.fromEntries(Object.entries(spec.create).map(([key, schema]) => [key, z.optional(schema)])) as Optionalized<TCreate>;
 
@@ -174,7 +179,7 @@ export function resourceContract<TCreate extends Shape, TOutput extends Shape, T
    * `direction` is what TanStack Query's `useInfiniteQuery` sends; only "forward" is served.
    */
   const infiniteObject = z.strictObject({
-    cursor: CursorString(`${spec.path}.infinite`).nullish(),
+    cursor: CursorString(`${spec.key}.infinite`).nullish(),
     limit: z.number().int().min(1).max(100).default(20),
     search: SearchText(),
     ...optionalFilters,
@@ -192,7 +197,7 @@ export function resourceContract<TCreate extends Shape, TOutput extends Shape, T
   /** `history`: one row's change events, newest first, keyset-paged by event id. */
   const historyInput = z.strictObject({
     id: ResourceId(),
-    cursor: EventCursor(`${spec.path}.history`).nullish(),
+    cursor: EventCursor(`${spec.key}.history`).nullish(),
     limit: z.number().int().min(1).max(100).default(20),
   });
   const historyPage = z.object({ items: z.array(ChangeEvent), nextCursor: z.string().nullable() });
@@ -209,7 +214,7 @@ export function resourceContract<TCreate extends Shape, TOutput extends Shape, T
       ...optionalFilters,
     })
     .optional();
-  const changeNotice = z.object({ type: ChangeType, [spec.entityKey]: entity } as { type: typeof ChangeType } & Record<TEntityKey, typeof entity>);
+  const changeNotice = z.object({ type: ChangeType, [entityKey]: entity } as { type: typeof ChangeType } & Record<TEntityKey, typeof entity>);
 
   return {
     entity,
@@ -231,7 +236,9 @@ export function resourceContract<TCreate extends Shape, TOutput extends Shape, T
     onChangeInput,
     /** What `onChange` yields (inside `tracked(eventId, ...)`): `{ type, feature }`. */
     changeNotice,
-    entityKey: spec.entityKey,
+    key: spec.key,
+    name: spec.name,
+    entityKey,
   };
 }
 
@@ -253,5 +260,7 @@ export interface ResourceContract {
   historyPage: z.ZodType<{ items: ChangeEvent[]; nextCursor: string | null }>;
   onChangeInput: z.ZodType<({ lastEventId?: string | null | undefined; search?: string | undefined } & Record<string, unknown>) | undefined>;
   changeNotice: z.ZodObject;
+  key: string;
+  name: string;
   entityKey: string;
 }

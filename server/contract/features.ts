@@ -6,8 +6,8 @@ export const FeatureStatus = z.enum(["ACTIVE", "INACTIVE"]);
 export type FeatureStatus = z.infer<typeof FeatureStatus>;
 
 export const featureContract = resourceContract({
-  path: "features",
-  entityKey: "feature",
+  key: "features",
+  name: "Feature",
   create: {
     name: Text().trim().min(2, "must be at least 2 characters").max(200, "must be at most 200 characters"),
     description: Text().max(2000, "must be at most 2000 characters").nullable().optional(),

@@ -10,11 +10,13 @@
  * would have to be built per caller (the organization differs per request), a new extended client per
  * request; and raw SQL (the bounded count, the planner estimate) would bypass it. Here the same object
  * scopes Prisma calls and raw SQL alike.
+ *
+ * The change log (`change_events`, every resource's events) is org-owned too: `OrgData.events` binds its
+ * rows to one organization the same way, so `change-log.ts` never writes an organization condition itself.
  */
 import type { PrismaClient } from "../db/database.js";
 import { Prisma } from "../generated/prisma/client.js";
-import { createChangeFeedReader, createChangeLog } from "./changes.js";
-import type { ChangeFeedReader, ChangeLog } from "./changes.js";
+import type { DataModel } from "./define.js";
 
 /** Who acts, and in which organization: always from the verified token. */
 export interface Actor {
@@ -63,6 +65,8 @@ export interface ScopedModel {
   updateMany(args: { where: Where; data: Data }): Promise<{ count: number }>;
   /** Soft-deletes the caller's live rows matching `where` (sets `deletedAt`, stamps `updatedById`). */
   softDeleteMany(args: { where: Where }): Promise<{ count: number }>;
+  /** Whether a row of the caller's organization matches `where`, soft-deleted ones included (history outlives a delete). */
+  existsIncludingDeleted(args: { where: Where }): Promise<boolean>;
   /**
    * Raw SQL over the model's table, scoped: `statement` receives the table and a WHERE condition that
    * already holds the scope, AND-ed with `conditions`.
@@ -78,31 +82,60 @@ export function sqlIdentifier(name: string): Prisma.Sql {
   return Prisma.raw(`"${name}"`);
 }
 
+/**
+ * The change log's rows of one organization: every read is filtered to it, and raw SQL receives the
+ * organization as a bound parameter from here, never from its caller.
+ */
+export interface ScopedEvents {
+  findMany<A extends Prisma.ChangeEventFindManyArgs>(args: A): Promise<Prisma.ChangeEventGetPayload<A>[]>;
+  findFirst<A extends Prisma.ChangeEventFindFirstArgs>(args: A): Promise<Prisma.ChangeEventGetPayload<A> | null>;
+  /** Runs the statement `build` makes of the organization id (a bound parameter). */
+  executeRaw(build: (organizationId: Prisma.Sql) => Prisma.Sql): Promise<number>;
+}
+
 /** The org-scoped data layer services are given instead of the Prisma client. */
 export interface OrgData {
   /** `model` as seen by `actor`: its organization's live rows only. */
   scoped(model: OwnedModel, table: string, actor: Actor): ScopedModel;
-  /** The change log of `resource` (its rows in `table`) as seen by `actor`: its organization's events only. */
-  changeLog(resource: string, table: string, actor: Actor): ChangeLog;
-  /** The organization's events of `resource`, for a live subscription of that organization. */
-  changeFeed(resource: string, organizationId: string): ChangeFeedReader;
+  /** The change log as seen by one organization: its events only. */
+  events(organizationId: string): ScopedEvents;
   /** Runs `work` in one database transaction: everything it does through `data` commits or rolls back together. */
   transaction<T>(work: (data: OrgData) => Promise<T>): Promise<T>;
+  /** Prisma's data model (models, tables, fields), for checking the resources' definitions at start. */
+  readonly dataModel: DataModel;
   /**
    * The Prisma client itself, outside every organization scope. Every use is a place where one
    * organization's rows could reach another's: say why in `reason`, and expect a reviewer to ask.
+   * Each call is logged at debug level with its reason, and counted (`onUnscopedAccess`).
    */
   withoutOrganizationScope(reason: string): PrismaClient;
 }
 
-export function createOrgData(prisma: PrismaClient): OrgData {
-  return orgDataOn(prisma, (work) => prisma.$transaction((tx) => work(orgDataOn(tx, inTransaction))));
+export interface OrgDataOptions {
+  /** Told of every `withoutOrganizationScope` call, with its reason (a log line at debug level, a counter). */
+  onUnscopedAccess?: ((reason: string) => void) | undefined;
+}
+
+export function createOrgData(prisma: PrismaClient, options: OrgDataOptions = {}): OrgData {
+  const { onUnscopedAccess } = options;
+  return orgDataOn(prisma, onUnscopedAccess, (work) => prisma.$transaction((tx) => work(orgDataOn(tx, onUnscopedAccess, inTransaction))));
 }
 
 /** Already in a transaction: nested work joins it. */
 const inTransaction = <T>(work: (data: OrgData) => Promise<T>, data?: OrgData) => work(data as OrgData);
 
-function orgDataOn(prisma: PrismaClient | Prisma.TransactionClient, transaction: <T>(work: (data: OrgData) => Promise<T>, data?: OrgData) => Promise<T>): OrgData {
+/** The runtime data model every Prisma 7 client carries (its generated schema, read by the query engine). */
+function dataModelOf(prisma: PrismaClient | Prisma.TransactionClient): DataModel {
+  const model = (prisma as unknown as { _runtimeDataModel?: DataModel })._runtimeDataModel;
+  if (!model?.models) throw new Error("this Prisma client has no _runtimeDataModel: the kit's start-up checks need it");
+  return model;
+}
+
+function orgDataOn(
+  prisma: PrismaClient | Prisma.TransactionClient,
+  onUnscopedAccess: ((reason: string) => void) | undefined,
+  transaction: <T>(work: (data: OrgData) => Promise<T>, data?: OrgData) => Promise<T>,
+): OrgData {
   const delegates = prisma as unknown as Record<string, Delegate>;
   return {
     scoped(model, table, actor) {
@@ -124,18 +157,34 @@ function orgDataOn(prisma: PrismaClient | Prisma.TransactionClient, transaction:
         updateManyAndReturn: (args) => delegate.updateManyAndReturn({ ...args, where: scoped(args.where), data: stamped(args.data) }),
         updateMany: (args) => delegate.updateMany({ where: scoped(args.where), data: stamped(args.data) }),
         softDeleteMany: (args) => delegate.updateMany({ where: scoped(args.where), data: { deletedAt: new Date(), updatedById: actor.sub } }),
+        existsIncludingDeleted: async (args) => (await delegate.count({ where: { ...args.where, organizationId: actor.organizationId } })) > 0,
         queryRaw<T>(conditions: Prisma.Sql[], statement: (from: { table: Prisma.Sql; where: Prisma.Sql }) => Prisma.Sql) {
           const where = Prisma.join([Prisma.sql`organization_id = ${actor.organizationId}`, Prisma.sql`deleted_at IS NULL`, ...conditions], " AND ");
           return prisma.$queryRaw<T[]>(statement({ table: tableSql, where }));
         },
       };
     },
-    changeLog: (resource, table, actor) => createChangeLog(prisma, resource, table, actor),
-    changeFeed: (resource, organizationId) => createChangeFeedReader(prisma, resource, organizationId),
+    events(organizationId) {
+      const inOrganization = <A extends { where?: Prisma.ChangeEventWhereInput | undefined }>(args: A): A => ({
+        ...args,
+        where: { ...args.where, organizationId },
+      });
+      return {
+        findMany: (args) => prisma.changeEvent.findMany(inOrganization(args)) as never,
+        findFirst: (args) => prisma.changeEvent.findFirst(inOrganization(args)) as never,
+        executeRaw: (build) => prisma.$executeRaw(build(Prisma.sql`${organizationId}`)),
+      };
+    },
     transaction(work) {
       return transaction(work, this);
     },
+    get dataModel() {
+      return dataModelOf(prisma);
+    },
     // Inside a transaction this is the transaction's client: the same calls, the same commit.
-    withoutOrganizationScope: () => prisma as PrismaClient,
+    withoutOrganizationScope(reason) {
+      onUnscopedAccess?.(reason);
+      return prisma as PrismaClient;
+    },
   };
 }

@@ -2,17 +2,18 @@
  * The service every resource gets: create, list, infinite, byId, update (optimistic concurrency), soft
  * delete, and the change history. Written once; each query goes through the caller's `ScopedModel`, so a
  * row of another organization, a deleted one and an unknown id are the same NotFoundError. Every write
- * runs in one transaction with its change event (./changes.ts).
+ * runs in one transaction with its change event (./change-log.ts).
  */
 import type { TrackedEnvelope } from "@trpc/server";
 import type { ChangeEvent, Pagination, ResourceContract } from "../contract/common.js";
-import { changedFields } from "./changes.js";
-import type { ChangeHub } from "./live.js";
-import { changeStream } from "./subscription.js";
-import type { ChangeNoticeOf, ChangeStreamOptions } from "./subscription.js";
-import { ConflictError, NotFoundError } from "../errors.js";
+import { changedFields, createChangeFeedReader, createChangeLog } from "./change-log.js";
+import type { ChangeHub } from "./change-hub.js";
+import { changeStream } from "./change-stream.js";
+import type { ChangeNoticeOf, ChangeStreamOptions } from "./change-stream.js";
+import { resolveStorage } from "./define.js";
+import type { CreateInputOf, EntityOf, InfiniteParamsOf, ListParamsOf, ResourceDefinition, UpdateDataOf } from "./define.js";
+import { ConflictError, NotFoundError } from "./errors.js";
 import { createListing } from "./listing.js";
-import type { CreateInputOf, EntityOf, InfiniteParamsOf, ListParamsOf, Resource, UpdateDataOf } from "./resource.js";
 import type { Actor, OrgData, Row } from "./scope.js";
 import { wireOf } from "./wire.js";
 
@@ -29,7 +30,7 @@ export interface ResourceService<C extends ResourceContract> {
   softDelete(actor: Actor, id: string): Promise<{ id: string }>;
   /** The row's change events, newest first; readable after its deletion, NotFoundError for another organization's row. */
   history(actor: Actor, params: { id: string; cursor?: bigint | null | undefined; limit: number }): Promise<{ items: ChangeEvent[]; nextCursor: string | null }>;
-  /** The caller's organization's changes, live, after a replay from `lastEventId` (./subscription.ts). */
+  /** The caller's organization's changes, live, after a replay from `lastEventId` (./change-stream.ts). */
   onChange(
     actor: Actor,
     input: ChangeStreamOptions["input"] | undefined,
@@ -43,8 +44,28 @@ export interface LiveOptions {
   retentionHours: number;
 }
 
-export function createResourceService<C extends ResourceContract>(resource: Resource<string, C>, data: OrgData, live: LiveOptions): ResourceService<C> {
-  const { storage, name } = resource;
+/** Resource services by key, seen without their contracts: what the tRPC context and the REST routes hold. */
+export type AnyResourceServices = Readonly<Record<string, ResourceService<ResourceContract> | undefined>>;
+
+/** The resource services of a list of definitions, by key: what the tRPC procedures and REST routes call. */
+export type ResourceServices<D extends Record<string, ResourceDefinition>> = { [K in keyof D]: ResourceService<D[K]["contract"]> };
+
+/**
+ * One service per definition, each checked against Prisma's data model first (`resolveStorage`): a
+ * definition whose model, table or columns the schema does not have stops the start here.
+ */
+export function createResourceServices<D extends Record<string, ResourceDefinition>>(definitions: D, data: OrgData, live: LiveOptions): ResourceServices<D> {
+  return Object.fromEntries(
+    Object.entries(definitions).map(([key, definition]) => {
+      if (definition.key !== key) throw new Error(`the list of resources has ${definition.key} under the key ${key}: list each under its own key`);
+      return [key, createResourceService(definition, data, live)];
+    }),
+  ) as ResourceServices<D>;
+}
+
+export function createResourceService<C extends ResourceContract>(resource: ResourceDefinition<string, C>, data: OrgData, live: LiveOptions): ResourceService<C> {
+  const { name } = resource;
+  const storage = resolveStorage(resource, data.dataModel);
   const wire = wireOf<EntityOf<C>>(resource.contract.entity);
   const listing = createListing(storage, wire);
   const scoped = (actor: Actor) => data.scoped(storage.model, storage.table, actor);
@@ -53,9 +74,10 @@ export function createResourceService<C extends ResourceContract>(resource: Reso
    * (update, delete) takes the organization's lock before that read; a create needs it only from its
    * event on, which `log.record` takes.
    */
-  const write = <T>(actor: Actor, lockFirst: boolean, work: (tx: { scope: ReturnType<typeof scoped>; log: ReturnType<OrgData["changeLog"]> }) => Promise<T>) =>
+  const changeLog = (on: OrgData, actor: Actor) => createChangeLog(on.events(actor.organizationId), resource.key, actor.sub);
+  const write = <T>(actor: Actor, lockFirst: boolean, work: (tx: { scope: ReturnType<typeof scoped>; log: ReturnType<typeof changeLog> }) => Promise<T>) =>
     data.transaction(async (tx) => {
-      const log = tx.changeLog(resource.key, storage.table, actor);
+      const log = changeLog(tx, actor);
       if (lockFirst) await log.lockOrganization();
       return work({ scope: tx.scoped(storage.model, storage.table, actor), log });
     });
@@ -107,18 +129,17 @@ export function createResourceService<C extends ResourceContract>(resource: Reso
       }),
 
     async history(actor, { id, cursor, limit }) {
-      const log = data.changeLog(resource.key, storage.table, actor);
-      if (!(await log.rowExists(id))) throw new NotFoundError(name);
-      return log.history(id, cursor, limit);
+      if (!(await scoped(actor).existsIncludingDeleted({ where: { id } }))) throw new NotFoundError(name);
+      return changeLog(data, actor).history(id, cursor, limit);
     },
 
     onChange: (actor, input, request) =>
       changeStream<EntityOf<C>>({
         hub: live.hub,
-        reader: data.changeFeed(resource.key, actor.organizationId),
+        reader: createChangeFeedReader(data.events(actor.organizationId), resource.key),
         resource: resource.key,
         organizationId: actor.organizationId,
-        entityKey: resource.contract.entityKey,
+        entityKey: resource.entityKey,
         searchField: storage.searchField,
         input: input ?? {},
         retentionHours: live.retentionHours,

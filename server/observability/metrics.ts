@@ -9,6 +9,7 @@
  *   server/trpc/init.ts (see ./procedure.ts), by procedure, type and outcome;
  * - tRPC errors by code: the adapter's `onError` (also sees unknown procedures and bad batches);
  * - rate-limit refusals: server/http/rate-limit.ts;
+ * - database access outside the organization scope, by reason: server/kit/scope.ts;
  * - the PostgreSQL pool: read when scraped.
  */
 import { createServer } from "node:http";
@@ -34,8 +35,10 @@ export interface Metrics {
   /** A tRPC error by code; `path` is the procedure named in the request, if any. */
   countTrpcError: (path: string | undefined, code: string) => void;
   countRateLimitRefusal: (limit: "ip" | "org") => void;
-  /** An onChange stream opened (+1) or ended (-1), told by the change hub (server/kit/live.ts). */
+  /** An onChange stream opened (+1) or ended (-1), told by the change hub (server/kit/change-hub.ts). */
   countOpenSubscription: (delta: 1 | -1) => void;
+  /** A use of `withoutOrganizationScope` (server/kit/scope.ts), by its reason: a few fixed texts of the code. */
+  countUnscopedAccess: (reason: string) => void;
 }
 
 export interface MetricsOptions {
@@ -54,24 +57,27 @@ export function createMetrics({ db, procedures, trpcPrefix = "/trpc" }: MetricsO
   const known = new Set(procedures);
   const procedureLabel = (path: string | undefined) => (path === undefined ? "none" : known.has(path) ? path : "unknown");
 
-  const httpDuration = new Histogram({
-    name: "kuark_http_request_duration_seconds",
-    help: "HTTP requests by method, route (tRPC: /trpc/<procedure>, /trpc/(batch) or /trpc/unknown; else the Express route template or 'unmatched') and status ('aborted' when the client went away first).",
-    labelNames: ["method", "route", "status"],
-    buckets: DURATION_BUCKETS,
-    registers,
-  });
-  const procedureDuration = new Histogram({
-    name: "kuark_trpc_procedure_duration_seconds",
-    help: "tRPC procedure calls (each call of a batch counted on its own) by procedure path, type and outcome.",
-    labelNames: ["procedure", "type", "outcome"],
-    buckets: DURATION_BUCKETS,
-    registers,
-  });
+  const durations = <L extends string>(name: string, help: string, labelNames: L[]) => new Histogram<L>({ name, help, labelNames, buckets: DURATION_BUCKETS, registers });
+  const httpDuration = durations(
+    "kuark_http_request_duration_seconds",
+    "HTTP requests by method, route (tRPC: /trpc/<procedure>, /trpc/(batch) or /trpc/unknown; else the Express route template or 'unmatched') and status ('aborted' when the client went away first).",
+    ["method", "route", "status"],
+  );
+  const procedureDuration = durations(
+    "kuark_trpc_procedure_duration_seconds",
+    "tRPC procedure calls (each call of a batch counted on its own) by procedure path, type and outcome.",
+    ["procedure", "type", "outcome"],
+  );
   const trpcErrors = new Counter({
     name: "kuark_trpc_errors_total",
     help: "tRPC errors by procedure path ('unknown' for a name the router lacks, 'none' for request-level errors) and tRPC code.",
     labelNames: ["procedure", "code"],
+    registers,
+  });
+  const unscopedAccess = new Counter({
+    name: "kuark_unscoped_db_access_total",
+    help: "Uses of the database outside the organization scope (withoutOrganizationScope), by the reason the code gives.",
+    labelNames: ["reason"],
     registers,
   });
   const rateLimitRefusals = new Counter({
@@ -146,6 +152,9 @@ export function createMetrics({ db, procedures, trpcPrefix = "/trpc" }: MetricsO
     },
     countOpenSubscription(delta) {
       openSubscriptions.inc(delta);
+    },
+    countUnscopedAccess(reason) {
+      unscopedAccess.inc({ reason: reason.slice(0, 200) });
     },
   };
 }

@@ -22,8 +22,8 @@ import { detectResources, envDetector, resourceFromAttributes } from "@opentelem
 import { BatchSpanProcessor, NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { PrismaInstrumentation } from "@prisma/instrumentation";
 import type { Logger } from "../logger.js";
-import { TRACE_ID } from "./tracing.js";
-import type { TracingHooks } from "./tracing.js";
+import { TRACE_ID } from "./trace-hooks.js";
+import type { TracingHooks } from "./trace-hooks.js";
 
 export function startOpenTelemetry(hooks: TracingHooks, env: NodeJS.ProcessEnv, log: Logger): void {
   const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf";

@@ -3,8 +3,8 @@
  * is on, and the duration and outcome histogram when metrics are on. Neither on: just `next()`.
  */
 import type { Metrics } from "./metrics.js";
-import { tracing } from "./tracing.js";
-import type { ProcedureResultLike } from "./tracing.js";
+import { tracing } from "./trace-hooks.js";
+import type { ProcedureResultLike } from "./trace-hooks.js";
 
 export async function observeProcedure<R extends ProcedureResultLike>(
   metrics: Metrics | undefined,

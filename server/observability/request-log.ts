@@ -6,8 +6,8 @@
  * carries them too).
  */
 import type { IncomingMessage } from "node:http";
-import type { Me } from "../contract/index.js";
-import { traceIdOf } from "./tracing.js";
+import type { Authenticate } from "../auth/authenticator.js";
+import { traceIdOf } from "./trace-hooks.js";
 
 const MAX_PROCEDURES = 25;
 
@@ -18,11 +18,11 @@ export interface RequestLogProps {
   traceId?: string;
 }
 
-export function requestLogProps(req: IncomingMessage, authenticate: () => Me, trpcPrefix = "/trpc"): RequestLogProps {
+export function requestLogProps(req: IncomingMessage, authenticate: Authenticate, trpcPrefix = "/trpc"): RequestLogProps {
   const props: RequestLogProps = {};
   if (req.headers.authorization) {
     try {
-      const me = authenticate(); // memoized per request: the token is verified once
+      const { me } = authenticate(); // memoized per request: the token is verified once
       props.organizationId = me.organizationId;
       props.sub = me.sub;
     } catch {

@@ -1,28 +1,10 @@
 /**
  * Tracing switch. OpenTelemetry is loaded (by dynamic import of ./otel.ts) only when an OTLP endpoint is
- * configured; otherwise no `@opentelemetry/*` module is ever loaded, and the hooks below stay empty so
- * the per-request cost is one property check. This file imports nothing of OpenTelemetry.
+ * configured; otherwise no `@opentelemetry/*` module is ever loaded, and the hooks of ./trace-hooks.ts
+ * stay empty. This file imports nothing of OpenTelemetry.
  */
-import type { IncomingMessage } from "node:http";
 import type { Logger } from "../logger.js";
-
-/** Where the HTTP instrumentation leaves the trace id on the incoming request, for the request log. */
-export const TRACE_ID = Symbol.for("kuark.traceId");
-
-export interface ProcedureResultLike {
-  ok: boolean;
-  error?: { code: string; message: string } | undefined;
-}
-
-export interface TracingHooks {
-  /** Set once tracing runs: runs `fn` inside a span named by the procedure path. */
-  procedureSpan?: <R extends ProcedureResultLike>(path: string, type: string, fn: () => Promise<R>) => Promise<R>;
-  /** Flushes pending spans; called on shutdown. */
-  shutdown?: () => Promise<void>;
-}
-
-/** Process-wide, as OpenTelemetry's own global provider is. */
-export const tracing: TracingHooks = {};
+import { tracing } from "./trace-hooks.js";
 
 /** The standard variables: an OTLP endpoint (all signals or traces only), and not disabled. */
 export function tracingConfigured(env: NodeJS.ProcessEnv): boolean {
@@ -36,8 +18,4 @@ export async function startTracing(env: NodeJS.ProcessEnv, log: Logger): Promise
   const { startOpenTelemetry } = await import("./otel.js");
   startOpenTelemetry(tracing, env, log);
   return true;
-}
-
-export function traceIdOf(req: IncomingMessage): string | undefined {
-  return (req as IncomingMessage & { [TRACE_ID]?: string })[TRACE_ID];
 }

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { ExpectedUpdatedAt, Pagination } from "../contract/index.js";
 import { snakeSchema } from "./case.js";
 import { HTTPError, HTTPValidationError, ValidationError } from "./errors.js";
-import type { RestResource } from "./resource.js";
+import type { RestEndpoint } from "./endpoints.js";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -71,7 +71,7 @@ export interface OpenApiOptions {
   version?: string;
 }
 
-export function buildOpenApiDocument(resources: RestResource[], options: OpenApiOptions) {
+export function buildOpenApiDocument(resources: RestEndpoint[], options: OpenApiOptions) {
   const outputs = z.registry<{ id: string }>();
   const inputs = z.registry<{ id: string }>();
   outputs.add(HTTPError, { id: "HTTPError" });

@@ -1,6 +1,6 @@
 /**
  * The REST API under /api/v1: the FastAPI service's routes and wire (snake_case, `detail` errors) for
- * every resource in `restResources`, on the same services the tRPC procedures call.
+ * every endpoint of `restEndpointsOf(definitions)`, on the same services the tRPC procedures call.
  *
  * Why not trpc-to-openapi (3.x, peer zod-openapi 5): it exposes each procedure with the procedure's own
  * camelCase schemas and tRPC's error shape, while the clients of the old service need snake_case and
@@ -9,21 +9,28 @@
  */
 import express from "express";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { z } from "zod";
+import { admit, MissingCredentialsError } from "../auth/authenticator.js";
+import type { Authenticate } from "../auth/authenticator.js";
+import { InvalidTokenError } from "../auth/token.js";
+import type { Config } from "../config.js";
 import { ExpectedUpdatedAt } from "../contract/index.js";
-import type { Me } from "../contract/index.js";
+import type { ResourceContract } from "../contract/common.js";
 import type { Actor } from "../kit/scope.js";
+import type { AnyResourceServices, ResourceService } from "../kit/service.js";
 import { bodyTooLargeMessage } from "../http/refusal.js";
-import type { Services } from "../trpc/context.js";
+import type { Organizations } from "../organizations.js";
 import { toSnakeKeys } from "./case.js";
+import type { RestEndpoint } from "./endpoints.js";
 import { invalidCredentials, notAuthenticated, notFound, RestError, restErrorOf } from "./errors.js";
-import type { RestResource, RestService } from "./resource.js";
 import { parseSnake } from "./validation.js";
 
 export interface RestRouterOptions {
-  services: Services;
-  resources: RestResource[];
-  /** The request's one authenticator (shared with the per-organization rate limit). */
-  authenticatorOf: (req: Request) => () => Me;
+  /** What the routes use of the app's dependencies. */
+  dependencies: { config: Config; resourceServices: AnyResourceServices; organizations: Organizations };
+  endpoints: RestEndpoint[];
+  /** The request's one authenticator (server/auth/authenticator.ts, shared with tRPC and the rate limit). */
+  authenticate: (req: Request) => Authenticate;
   /** Set: `GET /openapi.json` answers this document. */
   openApiDocument?: object | undefined;
 }
@@ -35,11 +42,34 @@ export function sendRestError(res: Response, error: RestError): void {
 
 const UPDATE_EXTRA = { expectedUpdatedAt: ExpectedUpdatedAt.optional() };
 
+/**
+ * An answer checked against its schema before it is sent, as tRPC's `.output()` checks every procedure's:
+ * a service that returned something else is a bug (500, logged), never a malformed answer on the wire.
+ */
+function checked<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new Error(`REST: the answer does not match its schema: ${result.error.message}`);
+  return result.data;
+}
+
+/**
+ * The request's JSON body. express.json() reads only bodies sent as `application/json`: a body sent as
+ * anything else (or with no Content-Type) is refused with a 422 that says so, rather than "Field required".
+ */
+function jsonBodyOf(req: Request): unknown {
+  const sent = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+  if (req.body === undefined && sent) {
+    throw new RestError(422, [{ loc: ["body"], msg: "The body must be JSON, sent with Content-Type: application/json", type: "model_attributes_type" }]);
+  }
+  return req.body;
+}
+
 export function createRestRouter(options: RestRouterOptions): express.Router {
-  const { services, resources, authenticatorOf } = options;
-  const production = services.config.nodeEnv === "production";
+  const { dependencies, endpoints, authenticate } = options;
+  const { config, resourceServices, organizations } = dependencies;
+  const production = config.nodeEnv === "production";
   const rest = express.Router();
-  rest.use(express.json({ limit: services.config.maxBodyBytes }));
+  rest.use(express.json({ limit: config.maxBodyBytes }));
 
   if (options.openApiDocument) {
     const document = options.openApiDocument;
@@ -48,14 +78,15 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
     });
   }
 
-  for (const resource of resources) {
-    const service = resource.service(services);
+  for (const resource of endpoints) {
+    const service = resource.service(resourceServices);
+    const entity = (value: unknown) => checked(resource.schemas.entity, value);
     const idSchema = resource.schemas.entity.shape.id;
     if (!idSchema) throw new Error(`REST resource ${resource.name}: its entity has no id`);
 
     /** Authenticates, then runs `handle`; anything it throws is answered in the REST shape. */
     const route =
-      (handle: (req: Request, res: Response, actor: Actor, service: RestService) => Promise<void>): RequestHandler =>
+      (handle: (req: Request, res: Response, actor: Actor, service: ResourceService<ResourceContract>) => Promise<void>): RequestHandler =>
       async (req, res) => {
         try {
           await handle(req, res, await actorOf(req), service);
@@ -86,8 +117,8 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
     rest.post(
       collection,
       route(async (req, res, actor, svc) => {
-        const { data } = parseSnake(resource.schemas.createInput, req.body, { location: "body" });
-        res.status(201).json(toSnakeKeys(await svc.create(actor, data)));
+        const { data } = parseSnake(resource.schemas.createInput, jsonBodyOf(req), { location: "body" });
+        res.status(201).json(toSnakeKeys(entity(await svc.create(actor, data))));
       }),
     );
 
@@ -95,7 +126,7 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
       collection,
       route(async (req, res, actor, svc) => {
         const { data } = parseSnake(resource.schemas.listInput, req.query, { location: "query" });
-        res.json(toSnakeKeys(await svc.list(actor, data as { page: number; limit: number })));
+        res.json(toSnakeKeys(checked(resource.schemas.page, await svc.list(actor, data as { page: number; limit: number }))));
       }),
     );
 
@@ -103,15 +134,15 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
       item,
       route(async (req, res, actor, svc) => {
         const id = idOf(req);
-        res.json(toSnakeKeys(await svc.byId(actor, id)));
+        res.json(toSnakeKeys(entity(await svc.byId(actor, id))));
       }),
     );
 
     // The old service's PUT was a partial update; PATCH is the same call.
     const update = route(async (req, res, actor, svc) => {
       const id = idOf(req);
-      const { data, extra } = parseSnake(resource.schemas.updateData, req.body, { location: "body", extra: UPDATE_EXTRA });
-      res.json(toSnakeKeys(await svc.update(actor, id, data, extra.expectedUpdatedAt)));
+      const { data, extra } = parseSnake(resource.schemas.updateData, jsonBodyOf(req), { location: "body", extra: UPDATE_EXTRA });
+      res.json(toSnakeKeys(entity(await svc.update(actor, id, data, extra.expectedUpdatedAt))));
     });
     rest.put(item, update);
     rest.patch(item, update);
@@ -135,20 +166,15 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
     }
   }
 
-  /**
-   * The caller, from the verified bearer token (the same verification as tRPC's orgProcedure), with
-   * the organization's row created on first use, as orgProcedure does.
-   */
+  /** The caller, admitted as tRPC's orgProcedure admits it (`admit`); its refusal in the old service's words. */
   async function actorOf(req: Request): Promise<Actor> {
-    if (req.headers.authorization === undefined) throw notAuthenticated();
-    let me: Me;
     try {
-      me = authenticatorOf(req)();
-    } catch {
-      throw invalidCredentials();
+      return (await admit(authenticate(req), organizations)).actor;
+    } catch (error) {
+      if (error instanceof MissingCredentialsError) throw notAuthenticated();
+      if (error instanceof InvalidTokenError) throw invalidCredentials();
+      throw error;
     }
-    await services.organizations.ensure(me.organizationId);
-    return { sub: me.sub, organizationId: me.organizationId };
   }
 
   rest.use((_req, res) => {
@@ -161,7 +187,7 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
       sendRestError(res, new RestError(422, [{ loc: ["body"], msg: "JSON decode error", type: "json_invalid" }]));
     } else if (error.type === "entity.too.large") {
       res.setHeader("connection", "close");
-      sendRestError(res, new RestError(413, bodyTooLargeMessage(services.config.maxBodyBytes)));
+      sendRestError(res, new RestError(413, bodyTooLargeMessage(config.maxBodyBytes)));
     } else if (error.status && error.status >= 400 && error.status < 500) {
       sendRestError(res, new RestError(error.status, error.message ?? "Bad request"));
     } else {

@@ -1,30 +1,18 @@
-import type { TokenVerifier } from "../auth/token.js";
+/** What a tRPC resolver sees: built per request by `createContext` from the app's dependencies. */
+import type { Authenticate } from "../auth/authenticator.js";
 import type { Config } from "../config.js";
-import type { Me } from "../contract/index.js";
-import type { RedisClient } from "../http/rate-limit.js";
-import type { Database } from "../db/database.js";
-import type { ChangeHub } from "../kit/live.js";
-import type { ResourceServices } from "../kit/registry.js";
+import type { AnyResourceServices } from "../kit/service.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import type { OrganizationRegistry } from "../organizations.js";
+import type { Organizations } from "../organizations.js";
 
-/** What lives as long as the process: built once in `createServices`, shared by every request. */
-export interface Services {
+/** What a context is made from: the part of the app's dependencies (`AppDependencies`) resolvers may use. */
+export interface ContextDependencies {
   config: Config;
-  verifyToken: TokenVerifier;
-  /** Shared rate-limit counters when REDIS_URL is set. */
-  redis?: RedisClient | undefined;
-  /** For the process (readiness, shutdown); resolvers never see it, only the services below. */
-  db: Database;
   log: Logger;
-  /** One org-scoped service per registered resource (`resources.features`). */
-  resources: ResourceServices;
-  organizations: OrganizationRegistry;
-  /** Prometheus metrics; undefined when METRICS_PORT is 0. */
+  resourceServices: AnyResourceServices;
+  organizations: Organizations;
   metrics?: Metrics | undefined;
-  /** Live changes: the process's LISTEN connection and its subscribers (started by main.ts, closed on shutdown). */
-  live: ChangeHub;
 }
 
 /** Per request: what resolvers see (services, never the raw database) plus what the request carries. */
@@ -32,33 +20,31 @@ export interface Context {
   config: Config;
   /** The request's logger; inside `orgProcedure` it is bound to organizationId, sub and the procedure path. */
   log: Logger;
-  resources: ResourceServices;
-  organizations: OrganizationRegistry;
+  /** One org-scoped service per registered resource, by key (`resourceServices.features`). */
+  resourceServices: AnyResourceServices;
+  organizations: Organizations;
   /** Per-procedure timings (undefined when METRICS_PORT is 0). */
   metrics?: Metrics | undefined;
   requestId: string;
-  /** The caller of this request's `Authorization` header (see `headerAuthenticator`); only `orgProcedure` asks. */
-  authenticate: () => Me;
-  /** When the request's token expires (ms since the epoch); a subscription ends then. */
-  credentialsExpireAt: () => number | undefined;
+  /** The request's caller and its token's expiry (server/auth/authenticator.ts); only `orgProcedure` asks. */
+  authenticate: Authenticate;
   /** The client's address (behind TRUST_PROXY), for the open-subscriptions limit. */
   ip: string | undefined;
 }
 
 /** The one way a context is made: by the HTTP layer for each request, and by tests for `createCaller`. */
 export function createContext(
-  services: Services,
-  request: { requestId: string; authenticate: () => Me; log?: Logger; credentialsExpireAt?: () => number | undefined; ip?: string | undefined },
+  dependencies: ContextDependencies,
+  request: { requestId: string; authenticate: Authenticate; log?: Logger; ip?: string | undefined },
 ): Context {
   return {
-    config: services.config,
-    log: request.log ?? services.log,
-    resources: services.resources,
-    organizations: services.organizations,
-    metrics: services.metrics,
+    config: dependencies.config,
+    log: request.log ?? dependencies.log,
+    resourceServices: dependencies.resourceServices,
+    organizations: dependencies.organizations,
+    metrics: dependencies.metrics,
     requestId: request.requestId,
     authenticate: request.authenticate,
-    credentialsExpireAt: request.credentialsExpireAt ?? (() => undefined),
     ip: request.ip,
   };
 }

@@ -4,12 +4,12 @@
  */
 import { TRPCError } from "@trpc/server";
 import { Prisma } from "../generated/prisma/client.js";
-import { ConflictError, NotFoundError } from "../errors.js";
+import { DomainError, STATUS_OF } from "../kit/errors.js";
 
+/** The API error for `cause`, when it is one the service knows; undefined: it stays what it is (a 500 if not a TRPCError). */
 export function toTRPCError(cause: unknown): TRPCError | undefined {
   if (cause instanceof TRPCError) return undefined;
-  if (cause instanceof NotFoundError) return new TRPCError({ code: "NOT_FOUND", message: cause.message, cause });
-  if (cause instanceof ConflictError) return new TRPCError({ code: "CONFLICT", message: cause.message, cause });
+  if (cause instanceof DomainError) return new TRPCError({ code: STATUS_OF[cause.reason], message: cause.message, cause });
   if (cause instanceof Prisma.PrismaClientKnownRequestError) {
     if (cause.code === "P2025") return new TRPCError({ code: "NOT_FOUND", message: "Not found", cause });
     if (cause.code === "P2002") return new TRPCError({ code: "CONFLICT", message: "Already exists", cause });
@@ -42,4 +42,20 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (sqlState && UNAVAILABLE_SQLSTATE.test(sqlState)) return true;
   // pg's own errors for a connection dropped mid-query or a pool wait that timed out.
   return /Connection terminated|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET/.test(error.message);
+}
+
+/**
+ * A subscription's events with the same mapping applied to what the stream throws. `yield*` hands the
+ * consumer's `return()` (the client left) straight to the stream, so its `finally` runs as before.
+ */
+export function mapErrorsOf(data: unknown): unknown {
+  if (typeof data !== "object" || data === null || !(Symbol.asyncIterator in data)) return data;
+  const events = data as AsyncIterable<unknown>;
+  return (async function* mapped() {
+    try {
+      yield* events;
+    } catch (cause) {
+      throw toTRPCError(cause) ?? cause;
+    }
+  })();
 }

@@ -3,11 +3,14 @@
  */
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
+import { admit } from "../auth/authenticator.js";
+import { InvalidTokenError } from "../auth/token.js";
 import type { FieldErrors } from "../contract/index.js";
+import { DomainError } from "../kit/errors.js";
 import { observeProcedure } from "../observability/procedure.js";
 import type { Logger } from "../logger.js";
 import type { Context } from "./context.js";
-import { toTRPCError } from "./errors.js";
+import { mapErrorsOf, toTRPCError } from "./errors.js";
 
 /** Per-field messages keyed by the dotted input path (`"data.name"`); the input itself under `""`. */
 function fieldErrorsOf(error: ZodError): FieldErrors {
@@ -61,6 +64,8 @@ const t = initTRPC.context<Context>().create({
         path: shape.data.path,
         ...(ctx && { requestId: ctx.requestId }),
         ...(fieldErrors && { fieldErrors }),
+        // The kit's machine-readable reason (EVENTS_EXPIRED, TOO_MANY_SUBSCRIPTIONS, ...): server/kit/errors.ts.
+        ...(error.cause instanceof DomainError && { reason: error.cause.reason }),
         ...(!production && error.code === "INTERNAL_SERVER_ERROR" && shape.data.stack && { stack: shape.data.stack }),
       },
     };
@@ -70,13 +75,18 @@ const t = initTRPC.context<Context>().create({
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-const errorConversion = t.middleware(async ({ next }) => {
+/**
+ * Domain and database errors become API errors here, once (./errors.ts): those a procedure throws, and
+ * those a subscription's event stream throws later, while tRPC's adapter (or the SSE fast path) iterates it.
+ */
+const errorConversion = t.middleware(async ({ next, type }) => {
   const result = await next();
   if (!result.ok) {
     const mapped = toTRPCError(result.error.cause);
     if (mapped) throw mapped;
+    return result;
   }
-  return result;
+  return type === "subscription" ? { ...result, data: mapErrorsOf(result.data) } : result;
 });
 
 /** Duration and outcome per procedure (metrics) and a span named by its path (tracing), when on. */
@@ -85,22 +95,25 @@ const observed = t.middleware(({ ctx, path, type, next }) => observeProcedure(ct
 export const publicProcedure = t.procedure.use(observed).use(errorConversion);
 
 /**
- * Requires a valid bearer token; the organization comes from its verified `organization_id` claim and
- * from nowhere else. The organization's row is created on first use.
+ * Requires a valid bearer token (server/auth/authenticator.ts, the same `admit` as every REST route); the
+ * organization comes from its verified `organization_id` claim and from nowhere else, its row made on first use.
  */
 export const orgProcedure = publicProcedure.use(async ({ ctx, next, path }) => {
-  let me;
+  let admitted;
   try {
-    me = ctx.authenticate();
-  } catch {
+    admitted = await admit(ctx.authenticate, ctx.organizations);
+  } catch (error) {
     // One generic message: the caller learns nothing about why its token was refused.
-    throw new TRPCError({ code: "UNAUTHORIZED", message: "Invalid or missing credentials" });
+    if (error instanceof InvalidTokenError) throw new TRPCError({ code: "UNAUTHORIZED", message: "Invalid or missing credentials" });
+    throw error;
   }
-  await ctx.organizations.ensure(me.organizationId);
+  const { me, actor, expiresAt } = admitted;
   return next({
     ctx: {
       me,
-      actor: { sub: me.sub, organizationId: me.organizationId },
+      actor,
+      /** When the caller's token expires (ms since the epoch): a subscription ends then. */
+      expiresAt,
       // Whatever a resolver or service logs names who called what.
       log: lazyChild(ctx.log, () => ({ organizationId: me.organizationId, sub: me.sub, procedure: path })),
     },

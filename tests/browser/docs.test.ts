@@ -5,7 +5,7 @@
 import { mkdirSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeServices, startServer, testConfig, tokenFor } from "../support/app.js";
+import { makeDependencies, startServer, testConfig, tokenFor } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
@@ -23,7 +23,7 @@ const requested: string[] = [];
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  server = await startServer(makeServices(testDb.db, { config: testConfig({ NODE_ENV: "development" }) }));
+  server = await startServer(makeDependencies(testDb.db, { config: testConfig({ NODE_ENV: "development" }) }));
   browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

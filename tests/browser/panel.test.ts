@@ -13,9 +13,10 @@ import express from "express";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from "vitest";
 import { createPanelRouter } from "../../server/panel/panel.router.js";
-import type { Context, Services } from "../../server/trpc/context.js";
-import { appRouter } from "../../server/trpc/router.js";
-import { contextFor, makeServices, startServer, testConfig, tokenFor } from "../support/app.js";
+import type { AppDependencies } from "../../server/dependencies.js";
+import type { Context } from "../../server/trpc/context.js";
+import { appRouter } from "../../server/trpc/app-router.js";
+import { contextFor, makeDependencies, startServer, testConfig, tokenFor } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
@@ -25,15 +26,15 @@ import { launchChromium } from "../support/browser.js";
 const SCREENSHOTS = "test-results/panel";
 
 let testDb: TestDatabase;
-let services: Services;
+let deps: AppDependencies;
 let server: RunningServer;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  services = makeServices(testDb.db, { config: testConfig({ NODE_ENV: "development" }) });
-  server = await startServer(services);
+  deps = makeDependencies(testDb.db, { config: testConfig({ NODE_ENV: "development" }) });
+  server = await startServer(deps);
   browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
 });
@@ -184,12 +185,12 @@ describe("developer panel in Chromium", () => {
   it("lists and runs a procedure added to the router, with no change to the panel", async () => {
 
     const app = express()
-      .use("/panel", createPanelRouter({ router: routerWithEcho, config: services.config }))
+      .use("/panel", createPanelRouter({ router: routerWithEcho, config: deps.config }))
       .use(
         "/trpc",
         trpcExpress.createExpressMiddleware({
           router: routerWithEcho,
-          createContext: ({ req }): Context => contextFor(services, req.headers.authorization, "browser"),
+          createContext: ({ req }): Context => contextFor(deps, req.headers.authorization, "browser"),
         }),
       );
     const extra: Server = app.listen(0, "127.0.0.1");

@@ -24,7 +24,7 @@ import { extname, join, normalize } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/support/throwaway-postgres.js";
-import { makeServices, startServer, testConfig, tokenFor } from "../support/app.js";
+import { makeDependencies, startServer, testConfig, tokenFor } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
@@ -129,7 +129,7 @@ describe.each(scenarios)("the example app, $name", ({ key, site: startSite }) =>
     workDir = await mkdtemp(join(tmpdir(), "kuark-web-example-"));
     site = await startSite(workDir);
     testDb = await createTestDatabase();
-    server = await startServer(makeServices(testDb.db, { config: testConfig({ ALLOWED_ORIGINS: site.origin }) }));
+    server = await startServer(makeDependencies(testDb.db, { config: testConfig({ ALLOWED_ORIGINS: site.origin }) }));
 
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1100, height: 760 } });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type * as KuarkClientModule from "../../client/src/index.js";
-import { makeServices, startServer, tokenFor } from "../support/app.js";
+import { makeDependencies, startServer, tokenFor } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
@@ -110,7 +110,7 @@ describe("the packed client against a real listening server", () => {
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
-    server = await startServer(makeServices(testDb.db));
+    server = await startServer(makeDependencies(testDb.db));
     kuark = (await import(pathToFileURL(join(installedPackage, "dist", "index.js")).href)) as typeof KuarkClientModule;
   });
   afterAll(async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectPostgres } from "../../server/db/database.js";
 import type { Database } from "../../server/db/database.js";
 import { applyMigrations } from "../../server/db/schema-engine.js";
-import { makeServices, startServer, testConfig, tokenFor } from "../support/app.js";
+import { makeDependencies, startServer, testConfig, tokenFor } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createCluster } from "../support/postgres-cluster.js";
 import type { Cluster } from "../support/postgres-cluster.js";
@@ -22,7 +22,7 @@ beforeAll(async () => {
   cluster = await createCluster();
   await applyMigrations(new PrismaPg({ connectionString: cluster.url }));
   db = connectPostgres(cluster.url, { poolSize: 4, connectTimeoutMs: 1_000, statementTimeoutMs: 1_000 });
-  server = await startServer(makeServices(db, { config: testConfig({ RATE_LIMIT_PER_IP: "0" }) }));
+  server = await startServer(makeDependencies(db, { config: testConfig({ RATE_LIMIT_PER_IP: "0" }) }));
 }, 120_000);
 afterAll(async () => {
   await server?.close();

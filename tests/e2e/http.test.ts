@@ -1,16 +1,16 @@
 /** The HTTP surface over a real listening server: health, the wire format of tRPC, errors, CORS, logs. */
 import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AppRouter } from "../../server/trpc/router.js";
-import type { Services } from "../../server/trpc/context.js";
-import { makeServices, memoryLogger, startServer, testConfig, tokenFor } from "../support/app.js";
+import type { AppRouter } from "../../server/trpc/app-router.js";
+import type { AppDependencies } from "../../server/dependencies.js";
+import { makeDependencies, memoryLogger, startServer, testConfig, tokenFor } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
 
 let testDb: TestDatabase;
 let logs: string[];
-let services: Services;
+let deps: AppDependencies;
 let server: RunningServer;
 const token = tokenFor("alice", `http-${process.pid}`);
 const auth = { authorization: `Bearer ${token}` };
@@ -19,8 +19,8 @@ beforeAll(async () => {
   testDb = await createTestDatabase();
   const memory = memoryLogger("info");
   logs = memory.lines;
-  services = makeServices(testDb.db, { config: testConfig({ ALLOWED_ORIGINS: "http://app.example.test" }), log: memory.log });
-  server = await startServer(services);
+  deps = makeDependencies(testDb.db, { config: testConfig({ ALLOWED_ORIGINS: "http://app.example.test" }), log: memory.log });
+  server = await startServer(deps);
 });
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -53,7 +53,7 @@ describe("health", () => {
 
   it("GET /health/ready answers 503 with a reason when the database is down; /health stays 200", async () => {
     const downDb = await createTestDatabase();
-    const downServer = await startServer(makeServices(downDb.db));
+    const downServer = await startServer(makeDependencies(downDb.db));
     try {
       await downDb.drop(); // closes the client and (on PostgreSQL) drops the database
       const ready = await fetch(`${downServer.url}/health/ready`);
@@ -172,7 +172,7 @@ describe("unexpected errors", () => {
   async function serverWithBrokenDatabase(nodeEnv: "production" | "development") {
     const broken = await createTestDatabase();
     const memory = memoryLogger("info");
-    const s = makeServices(broken.db, { config: testConfig({ NODE_ENV: nodeEnv, SECRET_KEY: "test-secret-key-0123456789abcdef" }), log: memory.log });
+    const s = makeDependencies(broken.db, { config: testConfig({ NODE_ENV: nodeEnv, SECRET_KEY: "test-secret-key-0123456789abcdef" }), log: memory.log });
     const running = await startServer(s);
     // A schema that lost its table: a bug, not an outage (a dropped database is 503, see database-faults).
     await broken.db.prisma.$executeRawUnsafe("DROP TABLE features CASCADE");

@@ -6,7 +6,7 @@
 import { connect } from "node:net";
 import type { Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeServices, startServer, testConfig } from "../support/app.js";
+import { makeDependencies, startServer, testConfig } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
@@ -58,7 +58,7 @@ async function openConnection(url: string) {
 }
 
 async function withServer(env: NodeJS.ProcessEnv, work: (server: RunningServer) => Promise<void>) {
-  const server = await startServer(makeServices(database.db, { config: testConfig(env) }));
+  const server = await startServer(makeDependencies(database.db, { config: testConfig(env) }));
   try {
     await work(server);
   } finally {

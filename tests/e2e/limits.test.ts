@@ -4,7 +4,7 @@ import { request } from "node:http";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectRedis } from "../../server/http/redis.js";
-import { makeServices, startServer, testConfig, tokenFor } from "../support/app.js";
+import { makeDependencies, startServer, testConfig, tokenFor } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
@@ -26,8 +26,8 @@ afterAll(async () => {
 
 async function serve(env: NodeJS.ProcessEnv, redis?: Awaited<ReturnType<typeof connectRedis>>) {
   const config = testConfig(env);
-  const services = { ...makeServices(testDb.db, { config }), redis };
-  const server = await startServer(services);
+  const deps = { ...makeDependencies(testDb.db, { config }), redis };
+  const server = await startServer(deps);
   servers.push(server);
   return server;
 }
@@ -113,10 +113,10 @@ describe("rate limits", () => {
   });
 
   it("a request's token is verified once, for the organization limit and the procedure together", async () => {
-    const services = makeServices(testDb.db, { config: testConfig({ RATE_LIMIT_PER_ORG: "100" }) });
+    const deps = makeDependencies(testDb.db, { config: testConfig({ RATE_LIMIT_PER_ORG: "100" }) });
     let verifications = 0;
-    const verifyToken = services.verifyToken;
-    const server = await startServer({ ...services, verifyToken: (token) => (verifications++, verifyToken(token)) });
+    const verifyToken = deps.verifyToken;
+    const server = await startServer({ ...deps, verifyToken: (token) => (verifications++, verifyToken(token)) });
     servers.push(server);
     expect((await fetch(`${server.url}/trpc/auth.me`, { headers: auth("once") })).status).toBe(200);
     expect(verifications).toBe(1);

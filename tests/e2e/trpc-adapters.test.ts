@@ -6,14 +6,14 @@
  * tRPC streams with Transfer-Encoding: chunked (that difference is the point of the lean path).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Services } from "../../server/trpc/context.js";
-import { makeServices, startServer, testConfig, tokenFor } from "../support/app.js";
+import type { AppDependencies } from "../../server/dependencies.js";
+import { makeDependencies, startServer, testConfig, tokenFor } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
 
 let testDb: TestDatabase;
-const running: { services: Services; server: RunningServer }[] = [];
+const running: { deps: AppDependencies; server: RunningServer }[] = [];
 let lean: RunningServer;
 let official: RunningServer;
 const org = `adapters-${process.pid}`;
@@ -24,15 +24,15 @@ let existingId = "";
 beforeAll(async () => {
   testDb = await createTestDatabase();
   for (const env of [{}, { TRPC_FAST_PATHS: "false" }]) {
-    const services = makeServices(testDb.db, { config: testConfig({ MAX_BATCH_SIZE: "3", ...env }) });
-    running.push({ services, server: await startServer(services) });
+    const deps = makeDependencies(testDb.db, { config: testConfig({ MAX_BATCH_SIZE: "3", ...env }) });
+    running.push({ deps, server: await startServer(deps) });
   }
   lean = running[0]!.server;
   official = running[1]!.server;
   // Seeded through the service, so both servers have answered the same requests (their rate-limit counts match).
-  const { services } = running[0]!;
-  await services.organizations.ensure(org);
-  existingId = (await services.resources.features.create({ sub: "alice", organizationId: org }, { name: "Existing feature", description: "seeded", status: "ACTIVE" })).id;
+  const { deps } = running[0]!;
+  await deps.organizations.ensure(org);
+  existingId = (await deps.resourceServices.features.create({ sub: "alice", organizationId: org }, { name: "Existing feature", description: "seeded", status: "ACTIVE" })).id;
 });
 afterAll(async () => {
   for (const { server } of running) await server.close();

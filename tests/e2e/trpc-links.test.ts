@@ -15,9 +15,9 @@ import type { TRPCClient, TRPCLink } from "@trpc/client";
 import { EventSource } from "eventsource";
 import type { FetchLike } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AppRouter } from "../../server/trpc/router.js";
+import type { AppRouter } from "../../server/trpc/app-router.js";
 import { testConfig, tokenFor } from "../support/app.js";
-import { useTestServices } from "../support/fixtures.js";
+import { useTestApp } from "../support/fixtures.js";
 
 /** A server to run the cases against. */
 interface LinkTarget {
@@ -475,9 +475,9 @@ function describeLinks(label: string, start: () => Promise<LinkTarget>, options:
 
 // The service's Express app as it runs: plain JSON calls answered by the lean adapter
 // (server/trpc/json-adapter.ts), streamed batches and subscriptions by tRPC's Express adapter.
-const t = useTestServices({ server: true });
+const t = useTestApp({ server: true });
 describeLinks("the Express app (/trpc)", () => Promise.resolve({ url: `${t.server.url}/trpc` }));
 
 // The same app with tRPC's Express adapter answering everything (TRPC_FAST_PATHS=false).
-const official = useTestServices({ server: true, config: testConfig({ TRPC_FAST_PATHS: "false" }) });
+const official = useTestApp({ server: true, config: testConfig({ TRPC_FAST_PATHS: "false" }) });
 describeLinks("the Express app with tRPC's adapter only", () => Promise.resolve({ url: `${official.server.url}/trpc` }));

@@ -48,7 +48,7 @@ const npmRun = (args: string[], env?: NodeJS.ProcessEnv) => inCopy("npm", ["run"
 /** A fingerprint of everything the generator may write. */
 async function fingerprint(): Promise<string> {
   const hash = createHash("sha256");
-  for (const file of ["prisma/schema.prisma", "server/resources/registry.ts"]) hash.update(await readFile(path.join(copy, file)));
+  for (const file of ["prisma/schema.prisma", "server/resources/definitions.ts"]) hash.update(await readFile(path.join(copy, file)));
   for (const dir of ["prisma/migrations", "server/contract", "server/resources", "tests/resources"]) hash.update((await readdir(path.join(copy, dir))).join("\n"));
   return hash.digest("hex");
 }
@@ -147,13 +147,13 @@ describe("npm run generate -- resource", () => {
 
   it("is typed by the client package built from the copy, nested routers included", async () => {
     // The same resource also mounted three levels deep (`lab.inner.gadgets`), as nested routers are.
-    const routerFile = path.join(copy, "server/trpc/router.ts");
+    const routerFile = path.join(copy, "server/trpc/app-router.ts");
     const router = await readFile(routerFile, "utf8");
     await writeFile(
       routerFile,
       router
-        .replace("  ...resourceRouters(),", "  ...resourceRouters(),\n  lab: router({ inner: router({ gadgets: resourceRouter(resources.gadgets) }) }),")
-        .replace('import { orgProcedure, router } from "./init.js";', 'import { orgProcedure, router } from "./init.js";\nimport { resourceRouter } from "../kit/router.js";\nimport { resources } from "../resources/registry.js";'),
+        .replace("  ...resourceRouters(definitions),", "  ...resourceRouters(definitions),\n  lab: router({ inner: router({ gadgets: resourceRouter(definitions.gadgets) }) }),")
+        .replace('import { resourceRouters } from "../kit/resource-router.js";', 'import { resourceRouter, resourceRouters } from "../kit/resource-router.js";'),
     );
     // A consumer of the package's own source: it typechecks only if the client derives the new resource's types.
     await writeFile(

@@ -5,14 +5,13 @@
 import { TRPCError } from "@trpc/server";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { registeredResources } from "../../server/kit/registry.js";
 import { sqlIdentifier } from "../../server/kit/scope.js";
 import { Prisma } from "../../server/generated/prisma/client.js";
 import { callerFor, testConfig, tokenFor } from "../support/app.js";
-import { useTestServices } from "../support/fixtures.js";
+import { everyResource, useTestApp } from "../support/fixtures.js";
 import type { TestOrg } from "../support/fixtures.js";
 
-const t = useTestServices({ config: testConfig({ RATE_LIMIT_PER_IP: "0", RATE_LIMIT_PER_ORG: "0" }), server: true });
+const t = useTestApp({ config: testConfig({ RATE_LIMIT_PER_IP: "0", RATE_LIMIT_PER_ORG: "0" }), server: true });
 const attacker = "org-attacker";
 const victim = "org-victim";
 const victimIds: string[] = [];
@@ -21,16 +20,16 @@ const asOrg = (org: string, sub: string): TestOrg => ({
   sub,
   token: tokenFor(sub, org),
   actor: { sub, organizationId: org },
-  api: callerFor(t.services, tokenFor(sub, org)),
-  as: (other) => callerFor(t.services, tokenFor(other, org)),
+  api: callerFor(t.deps, tokenFor(sub, org)),
+  as: (other) => callerFor(t.deps, tokenFor(other, org)),
 });
 
 beforeAll(async () => {
-  const victimApi = callerFor(t.services, tokenFor("vic", victim));
+  const victimApi = callerFor(t.deps, tokenFor("vic", victim));
   for (const name of ["Victim one", "Victim two", "Victim 100%"]) victimIds.push((await victimApi.features.create({ name })).id);
   // Every other resource gets victim rows too, and the attacker owns a few rows of each, so updates and
   // deletes of its own ids run as well.
-  for (const [key] of registeredResources) {
+  for (const [key] of everyResource) {
     if (key !== "features") await t.seed(key, asOrg(victim, "vic"), 2);
     await t.seed(key, asOrg(attacker, "mallory"), 2);
   }
@@ -39,8 +38,8 @@ beforeAll(async () => {
 /** Every row of the victim organization, in every resource's table, as stored. */
 const victimSnapshot = () =>
   Promise.all(
-    registeredResources.map(([, resource]) =>
-      t.services.db.prisma.$queryRaw<unknown[]>(
+    everyResource.map(([, resource]) =>
+      t.deps.db.prisma.$queryRaw<unknown[]>(
         Prisma.sql`SELECT * FROM ${sqlIdentifier(resource.storage.table)} WHERE organization_id = ${victim} ORDER BY id`,
       ),
     ),
@@ -68,7 +67,7 @@ const fieldValue = (valid: unknown) => fc.oneof(fc.constant(valid), nastyString,
 
 /** Inputs shaped like each procedure's, for every registered resource. */
 const structured = Object.fromEntries(
-  registeredResources.flatMap(([key, resource]) => {
+  everyResource.flatMap(([key, resource]) => {
     const fields = Object.fromEntries(Object.entries(resource.example).map(([field, valid]) => [field, fieldValue(valid)]));
     const data = fc.record(fields, { requiredKeys: [] });
     return [
@@ -91,7 +90,7 @@ const procedures = Object.keys(structured);
 const ALLOWED = new Set(["BAD_REQUEST", "NOT_FOUND", "CONFLICT"]);
 
 async function call(procedure: string, input: unknown): Promise<string> {
-  const api: Record<string, unknown> = callerFor(t.services, tokenFor("mallory", attacker));
+  const api: Record<string, unknown> = callerFor(t.deps, tokenFor("mallory", attacker));
   const [group = "", name = ""] = procedure.split(".");
   try {
     await (api[group] as Record<string, (input: unknown) => Promise<unknown>>)[name]?.(input);

@@ -4,12 +4,12 @@ import { TRPCError } from "@trpc/server";
 import jwt from "jsonwebtoken";
 import { describe, expect, it } from "vitest";
 import { createCallerFactory } from "../../server/trpc/init.js";
-import { appRouter } from "../../server/trpc/router.js";
-import { callerFor, contextFor, makeServices, rawToken, TEST_SECRET, testConfig, tokenFor } from "../support/app.js";
-import { useTestServices } from "../support/fixtures.js";
+import { appRouter } from "../../server/trpc/app-router.js";
+import { callerFor, contextFor, makeDependencies, rawToken, TEST_SECRET, testConfig, tokenFor } from "../support/app.js";
+import { useTestApp } from "../support/fixtures.js";
 
 const createCaller = createCallerFactory(appRouter);
-const t = useTestServices();
+const t = useTestApp();
 
 const now = () => Math.floor(Date.now() / 1000);
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
@@ -41,7 +41,7 @@ const rejected: Array<[string, string | undefined]> = [
 
 describe("orgProcedure refuses", () => {
   it.each(rejected)("%s", async (_label, token) => {
-    const call = callerFor(t.services, token).features.list();
+    const call = callerFor(t.deps, token).features.list();
     const error = await call.then(
       () => undefined,
       (e: unknown) => e,
@@ -53,7 +53,7 @@ describe("orgProcedure refuses", () => {
   });
 
   it("a valid token under another scheme than Bearer", async () => {
-    const error = await createCaller(contextFor(t.services, `Basic ${tokenFor("alice", "acme")}`))
+    const error = await createCaller(contextFor(t.deps, `Basic ${tokenFor("alice", "acme")}`))
       .auth.me()
       .catch((e: unknown) => e);
     expect((error as TRPCError).code).toBe("UNAUTHORIZED");
@@ -62,29 +62,29 @@ describe("orgProcedure refuses", () => {
 
 describe("auth.me", () => {
   it("returns the verified claims", async () => {
-    const me = await callerFor(t.services, tokenFor("alice", "acme", { role: "admin", email: "alice@acme.io" })).auth.me();
+    const me = await callerFor(t.deps, tokenFor("alice", "acme", { role: "admin", email: "alice@acme.io" })).auth.me();
     expect(me).toEqual({ sub: "alice", organizationId: "acme", role: "admin", email: "alice@acme.io" });
   });
 
   it("omits the optional claims when absent", async () => {
-    expect(await callerFor(t.services, tokenFor("bob", "globex")).auth.me()).toEqual({ sub: "bob", organizationId: "globex" });
+    expect(await callerFor(t.deps, tokenFor("bob", "globex")).auth.me()).toEqual({ sub: "bob", organizationId: "globex" });
   });
 
   it("accepts a token from Kuark's issuer with extra claims", async () => {
     const token = rawToken({ ...valid, iat: now(), jti: "x", scope: "read" }, { expiresIn: 60 }, TEST_SECRET);
-    expect(await callerFor(t.services, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
+    expect(await callerFor(t.deps, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
   });
 });
 
 describe("verified tokens are remembered until they expire, and only the exact token", () => {
   it("a token accepted once is refused after its exp", async () => {
     // No clock tolerance (30 s by default), so the token's exp is the end.
-    const services = makeServices(t.testDb.db, { config: testConfig({ JWT_CLOCK_TOLERANCE_SECONDS: "0" }) });
+    const deps = makeDependencies(t.testDb.db, { config: testConfig({ JWT_CLOCK_TOLERANCE_SECONDS: "0" }) });
     const token = rawToken({ ...valid, exp: now() + 2 });
-    expect(await callerFor(services, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
-    expect(await callerFor(services, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
+    expect(await callerFor(deps, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
+    expect(await callerFor(deps, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
     await new Promise((resolve) => setTimeout(resolve, (now() + 3) * 1000 - Date.now()));
-    const error = await callerFor(services, token)
+    const error = await callerFor(deps, token)
       .auth.me()
       .catch((e: unknown) => e);
     expect((error as TRPCError).code).toBe("UNAUTHORIZED");
@@ -92,10 +92,10 @@ describe("verified tokens are remembered until they expire, and only the exact t
 
   it("a remembered token with one character changed is checked, and refused", async () => {
     const token = tokenFor("alice", "acme");
-    expect(await callerFor(t.services, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
+    expect(await callerFor(t.deps, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
     const last = token.at(-1) === "A" ? "B" : "A";
     for (const tampered of [token.slice(0, -1) + last, token + "x", ` ${token}`.trim().slice(1)]) {
-      const error = await callerFor(t.services, tampered)
+      const error = await callerFor(t.deps, tampered)
         .auth.me()
         .catch((e: unknown) => e);
       expect((error as TRPCError).code).toBe("UNAUTHORIZED");
@@ -105,7 +105,7 @@ describe("verified tokens are remembered until they expire, and only the exact t
   it("each caller gets the claims of its own token", async () => {
     const tokens = Array.from({ length: 50 }, (_, i) => tokenFor(`user-${i}`, `org-${i % 7}`));
     for (let round = 0; round < 2; round++) {
-      for (const [i, token] of tokens.entries()) expect(await callerFor(t.services, token).auth.me()).toEqual({ sub: `user-${i}`, organizationId: `org-${i % 7}` });
+      for (const [i, token] of tokens.entries()) expect(await callerFor(t.deps, token).auth.me()).toEqual({ sub: `user-${i}`, organizationId: `org-${i % 7}` });
     }
   });
 });

@@ -1,11 +1,11 @@
 /** Every feature procedure through `createCaller`, against a real database of the test's own. */
 import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
-import { createOrganizationRegistry } from "../../server/organizations.js";
-import { callerFor, makeServices, tokenFor } from "../support/app.js";
-import { rejection, useTestServices } from "../support/fixtures.js";
+import { createOrganizations } from "../../server/organizations.js";
+import { callerFor, makeDependencies, tokenFor } from "../support/app.js";
+import { rejection, useTestApp } from "../support/fixtures.js";
 
-const t = useTestServices();
+const t = useTestApp();
 
 /** A caller for a brand-new organization, so tests never see each other's rows. */
 const newOrg = (sub = "alice") => t.newOrg(sub);
@@ -72,17 +72,17 @@ describe("organizations", () => {
   it("are created on first use, also when many first requests race", async () => {
     const org = `race-${process.pid}`;
     // Separate registries: nothing remembered, so every call really reaches the database at once.
-    await Promise.all(Array.from({ length: 25 }, () => createOrganizationRegistry(t.services.db.prisma).ensure(org)));
-    const api = callerFor(makeServices(t.services.db), tokenFor("alice", org));
+    await Promise.all(Array.from({ length: 25 }, () => createOrganizations(t.deps.db.prisma).ensure(org)));
+    const api = callerFor(makeDependencies(t.deps.db), tokenFor("alice", org));
     const created = await Promise.all(Array.from({ length: 10 }, (_, i) => api.features.create({ name: `F${i}x` })));
     expect(created).toHaveLength(10);
-    expect(await t.services.db.prisma.organization.count({ where: { id: org } })).toBe(1);
+    expect(await t.deps.db.prisma.organization.count({ where: { id: org } })).toBe(1);
   });
 
   it("a first request of an unseen organization succeeds for every procedure", async () => {
     const { api, org } = newOrg();
     await expect(api.features.list()).resolves.toMatchObject({ data: [], pagination: { total: 0 } });
-    expect(await t.services.db.prisma.organization.findUnique({ where: { id: org } })).not.toBeNull();
+    expect(await t.deps.db.prisma.organization.findUnique({ where: { id: org } })).not.toBeNull();
   });
 });
 
@@ -113,7 +113,7 @@ describe("features.list", () => {
     await api.features.list(); // the organization's row now exists
     const at = new Date("2026-01-01T00:00:00Z");
     const ids = ["00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000003", "00000000-0000-4000-8000-000000000002"];
-    await t.services.db.prisma.feature.createMany({
+    await t.deps.db.prisma.feature.createMany({
       data: ids.map((id) => ({ id, organizationId: org, name: `tie ${id.slice(-1)}`, createdById: "a", updatedById: "a", createdAt: at })),
     });
     const { data } = await api.features.list();
@@ -218,7 +218,7 @@ describe("features.byId, update, delete", () => {
     const kept = await api.features.create({ name: "Kept" });
     expect(await as("bob").features.delete({ id: feature.id })).toEqual({ id: feature.id });
 
-    const row = await t.services.db.prisma.feature.findUnique({ where: { id: feature.id } });
+    const row = await t.deps.db.prisma.feature.findUnique({ where: { id: feature.id } });
     expect(row?.deletedAt).toBeInstanceOf(Date);
     expect(row?.updatedById).toBe("bob");
 

@@ -8,9 +8,9 @@ import { describe, expect, it } from "vitest";
 import type { Feature, FeatureInfiniteInput } from "../../server/contract/index.js";
 import { EXACT_COUNT_LIMIT } from "../../server/kit/listing.js";
 import { callerFor } from "../support/app.js";
-import { useTestServices } from "../support/fixtures.js";
+import { useTestApp } from "../support/fixtures.js";
 
-const t = useTestServices();
+const t = useTestApp();
 
 const newOrg = () => t.newOrg("alice");
 type Api = ReturnType<typeof newOrg>["api"];
@@ -21,8 +21,8 @@ type Api = ReturnType<typeof newOrg>["api"];
  */
 async function seed(org: string, count: number, options: { prefix?: string; sameInstant?: number; inactiveEvery?: number } = {}) {
   const { prefix = "Seeded", sameInstant = 1, inactiveEvery = 0 } = options;
-  await t.services.organizations.ensure(org);
-  await t.services.db.prisma.$executeRaw`
+  await t.deps.organizations.ensure(org);
+  await t.deps.db.prisma.$executeRaw`
     INSERT INTO features (id, organization_id, name, status, created_by_id, updated_by_id, created_at, updated_at)
     SELECT gen_random_uuid(), ${org}, ${prefix} || ' ' || i,
            CASE WHEN ${inactiveEvery}::int > 0 AND i % ${inactiveEvery}::int = 0 THEN 'INACTIVE'::"FeatureStatus" ELSE 'ACTIVE'::"FeatureStatus" END,
@@ -161,7 +161,7 @@ describe("features.infinite", () => {
   });
 
   it("requires a valid token", async () => {
-    const error = await callerFor(t.services, undefined)
+    const error = await callerFor(t.deps, undefined)
       .features.infinite()
       .then(
         () => undefined,
@@ -179,7 +179,7 @@ describe("features.list count strategy", () => {
     expect(exact.pagination).toEqual({ page: 1, limit: 20, total: EXACT_COUNT_LIMIT, totalPages: EXACT_COUNT_LIMIT / 20, totalIsEstimate: false });
 
     await seed(org, 500, { prefix: "More" });
-    await t.services.db.prisma.$executeRawUnsafe("ANALYZE features");
+    await t.deps.db.prisma.$executeRawUnsafe("ANALYZE features");
     const estimated = await api.features.list({ limit: 20 });
     expect(estimated.pagination.totalIsEstimate).toBe(true);
     // Never fewer than the rows counted before the count stopped; the planner's figure is near the truth.

@@ -4,14 +4,13 @@
  * A resource cannot ship without passing this.
  */
 import { describe, expect, it } from "vitest";
-import { registeredResources } from "../../server/kit/registry.js";
-import { rejection, resourceApi, useTestServices } from "../support/fixtures.js";
+import { everyResource, rejection, resourceApi, useTestApp } from "../support/fixtures.js";
 
-const t = useTestServices();
+const t = useTestApp();
 
 const codeOf = async (promise: Promise<unknown>) => (await rejection(promise)).code;
 
-describe.each(registeredResources)("%s", (key, resource) => {
+describe.each(everyResource)("%s", (key, resource) => {
   it("a row of organization A is invisible to organization B on every procedure", async () => {
     const a = t.newOrg("alice");
     const b = t.newOrg("mallory");

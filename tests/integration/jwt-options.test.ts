@@ -4,7 +4,7 @@ import { TRPCError } from "@trpc/server";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../server/db/database.js";
-import { callerFor, makeServices, rawToken, testConfig } from "../support/app.js";
+import { callerFor, makeDependencies, rawToken, testConfig } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
 
@@ -20,8 +20,8 @@ const now = () => Math.floor(Date.now() / 1000);
 const claims = { sub: "alice", organization_id: "acme" };
 
 async function outcome(env: NodeJS.ProcessEnv, token: string): Promise<string> {
-  const services = makeServices(db, { config: testConfig(env) });
-  return callerFor(services, token)
+  const deps = makeDependencies(db, { config: testConfig(env) });
+  return callerFor(deps, token)
     .auth.me()
     .then(
       () => "ok",

@@ -7,8 +7,8 @@ import { ConfigError } from "../../server/config.js";
 import type { Config } from "../../server/config.js";
 import { createPanelRouter } from "../../server/panel/panel.router.js";
 import type { PanelDescription } from "../../server/panel/panel.router.js";
-import { appRouter } from "../../server/trpc/router.js";
-import { makeServices, startServer, testConfig } from "../support/app.js";
+import { appRouter } from "../../server/trpc/app-router.js";
+import { makeDependencies, startServer, testConfig } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 async function serverWith(env: NodeJS.ProcessEnv): Promise<string> {
-  const server = await startServer(makeServices(testDb.db, { config: testConfig(env) }));
+  const server = await startServer(makeDependencies(testDb.db, { config: testConfig(env) }));
   servers.push(server);
   return server.url;
 }

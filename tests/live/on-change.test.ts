@@ -4,11 +4,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { memoryLogger, rawToken, testConfig } from "../support/app.js";
-import { rejection, useTestServices } from "../support/fixtures.js";
+import { rejection, useTestApp } from "../support/fixtures.js";
 import { expectIncreasingIds, rawStream, subscribeToFeatures, summary } from "../support/live.js";
 
 const { log, lines } = memoryLogger("info");
-const t = useTestServices({ server: true, config: testConfig({ SUBSCRIPTIONS_PER_IP: "20", LOG_LEVEL: "info" }), log });
+const t = useTestApp({ server: true, config: testConfig({ SUBSCRIPTIONS_PER_IP: "20", LOG_LEVEL: "info" }), log });
 
 describe("features.onChange", () => {
   it("delivers exactly the caller's organization's created, updated and deleted, in order", async () => {
@@ -132,7 +132,7 @@ describe("features.onChange", () => {
     await owner.api.features.create({ name: "Old news" });
     const [old] = await subscriber.waitForChanges(1);
     subscriber.stop();
-    await t.services.db.prisma.changeEvent.update({ where: { id: BigInt(old!.id) }, data: { createdAt: new Date(Date.now() - 200 * 3_600_000) } });
+    await t.deps.db.prisma.changeEvent.update({ where: { id: BigInt(old!.id) }, data: { createdAt: new Date(Date.now() - 200 * 3_600_000) } });
     const late = subscribeToFeatures(t.server.url, owner.token, { lastEventId: old!.id });
     const error = await late.waitForError();
     expect(error.code).toBe("PRECONDITION_FAILED");
@@ -159,8 +159,8 @@ describe("features.onChange", () => {
     again.stop();
     for (const s of open) s.stop();
     // The server frees each slot when it sees its client go.
-    for (let i = 0; i < 200 && t.services.live.open > 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
-    expect(t.services.live.open).toBe(0);
+    for (let i = 0; i < 200 && t.deps.changeHub.open > 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(t.deps.changeHub.open).toBe(0);
   });
 
   it("ends open streams with SERVICE_UNAVAILABLE (clients retry elsewhere) when the process shuts down", async () => {
@@ -168,7 +168,7 @@ describe("features.onChange", () => {
     const stream = rawStream(t.server.url, { authorization: `Bearer ${owner.token}` });
     await stream.waitFor("event: connected");
     await new Promise((resolve) => setTimeout(resolve, 100));
-    await t.services.live.close();
+    await t.deps.changeHub.close();
     await stream.ended;
     expect(stream.text).toContain('"code":"SERVICE_UNAVAILABLE"');
   });

@@ -11,7 +11,7 @@ import * as trpcExpress from "@trpc/server/adapters/express";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createSseSubscriptionHandler } from "../../server/http/sse-subscriptions.js";
+import { createSseSubscriptionHandler } from "../../server/trpc/fast-path/sse.js";
 
 interface Ctx {
   user: string | undefined;

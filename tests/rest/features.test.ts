@@ -4,7 +4,7 @@
  * checked against the served OpenAPI document (documented-api.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeServices, rawToken, startServer, testConfig, tokenFor } from "../support/app.js";
+import { makeDependencies, rawToken, startServer, testConfig, tokenFor } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
@@ -43,7 +43,7 @@ const UNKNOWN_ID = "6f1c1d1e-8a1b-4c2d-9e3f-0123456789ab";
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  server = await startServer(makeServices(testDb.db, { config: testConfig({ RATE_LIMIT_PER_IP: "0", RATE_LIMIT_PER_ORG: "0" }) }));
+  server = await startServer(makeDependencies(testDb.db, { config: testConfig({ RATE_LIMIT_PER_IP: "0", RATE_LIMIT_PER_ORG: "0" }) }));
   api = await DocumentedApi.load(server.url);
 });
 afterAll(async () => {

@@ -6,7 +6,7 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Config } from "../../server/config.js";
-import { makeServices, memoryLogger, startServer, testConfig, tokenFor } from "../support/app.js";
+import { makeDependencies, memoryLogger, startServer, testConfig, tokenFor } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
@@ -26,7 +26,7 @@ afterAll(async () => {
 
 async function serve(env: NodeJS.ProcessEnv, log?: ReturnType<typeof memoryLogger>["log"]): Promise<{ server: RunningServer; api: DocumentedApi; config: Config }> {
   const config = testConfig(env);
-  const server = await startServer(makeServices(testDb.db, { config, ...(log && { log }) }));
+  const server = await startServer(makeDependencies(testDb.db, { config, ...(log && { log }) }));
   servers.push(server);
   return { server, api: await DocumentedApi.load(server.url), config };
 }
@@ -123,7 +123,7 @@ describe("unexpected errors", () => {
     try {
       const memory = memoryLogger("info");
       const config = testConfig({ NODE_ENV: "production", DOCS_ENABLED: "true" });
-      const server = await startServer(makeServices(broken.db, { config, log: memory.log }));
+      const server = await startServer(makeDependencies(broken.db, { config, log: memory.log }));
       servers.push(server);
       const api = await DocumentedApi.load(server.url);
       // A real fault no mapping knows: the table is gone.
@@ -143,7 +143,7 @@ describe("unexpected errors", () => {
   it("outside production the 500's detail is the error's message", async () => {
     const broken = await createTestDatabase();
     try {
-      const server = await startServer(makeServices(broken.db));
+      const server = await startServer(makeDependencies(broken.db));
       servers.push(server);
       const api = await DocumentedApi.load(server.url);
       await broken.db.prisma.$executeRawUnsafe("DROP TABLE features CASCADE");

@@ -6,13 +6,14 @@
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { featureContract } from "../../server/contract/features.js";
-import { headerAuthenticator } from "../../server/auth/token.js";
+import { authenticatorOf } from "../../server/auth/authenticator.js";
 import { buildOpenApiDocument } from "../../server/rest/openapi.js";
-import type { RestResource } from "../../server/rest/resource.js";
-import { restResources } from "../../server/rest/resources.js";
+import type { RestEndpoint } from "../../server/rest/endpoints.js";
+import { restEndpointsOf } from "../../server/rest/endpoints.js";
+import { definitions } from "../../server/resources/definitions.js";
 import { createRestRouter } from "../../server/rest/rest.router.js";
-import type { Services } from "../../server/trpc/context.js";
-import { makeServices, startServer, testConfig, tokenFor } from "../support/app.js";
+import type { AppDependencies } from "../../server/dependencies.js";
+import { makeDependencies, startServer, testConfig, tokenFor } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
@@ -20,12 +21,12 @@ import { DocumentedApi } from "./documented-api.js";
 import type { OpenApiDocumentJson } from "./documented-api.js";
 
 let testDb: TestDatabase;
-let services: Services;
+let deps: AppDependencies;
 const servers: RunningServer[] = [];
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  services = makeServices(testDb.db);
+  deps = makeDependencies(testDb.db);
 });
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
@@ -33,7 +34,7 @@ afterAll(async () => {
 });
 
 async function serve(env: NodeJS.ProcessEnv): Promise<RunningServer> {
-  const server = await startServer(makeServices(testDb.db, { config: testConfig(env) }));
+  const server = await startServer(makeDependencies(testDb.db, { config: testConfig(env) }));
   servers.push(server);
   return server;
 }
@@ -131,7 +132,7 @@ describe("DOCS_ENABLED, like PANEL_ENABLED", () => {
 describe("a resource gets routes and document entries from its descriptor alone", () => {
   // Another resource, as the resource kit registers them: here the features contract and service again
   // under another name and path, so everything it answers comes from real code.
-  const apiKeys: RestResource = {
+  const apiKeys: RestEndpoint = {
     name: "ApiKey",
     path: "api-keys",
     schemas: {
@@ -139,12 +140,13 @@ describe("a resource gets routes and document entries from its descriptor alone"
       createInput: featureContract.createInput,
       updateData: featureContract.updateData,
       listInput: featureContract.listObject,
+      page: featureContract.page,
     },
-    service: (s) => s.resources.features,
+    service: (s) => s.features!,
   };
 
   it("document: /api/v1/api-keys with ApiKey schemas and operation ids", () => {
-    const document = buildOpenApiDocument([...restResources, apiKeys], { basePath: "/api/v1" });
+    const document = buildOpenApiDocument([...restEndpointsOf(definitions), apiKeys], { basePath: "/api/v1" });
     expect(Object.keys(document.paths)).toEqual(["/api/v1/features", "/api/v1/features/{id}", "/api/v1/api-keys", "/api/v1/api-keys/{id}"]);
     expect(Object.keys(document.components.schemas)).toEqual(expect.arrayContaining(["ApiKey", "ApiKeyPage", "ApiKeyCreate", "ApiKeyUpdate"]));
     expect((document.paths["/api/v1/api-keys"]!.get as { operationId: string }).operationId).toBe("listApiKeys");
@@ -154,7 +156,7 @@ describe("a resource gets routes and document entries from its descriptor alone"
     const document = buildOpenApiDocument([apiKeys], { basePath: "/api/v1" });
     const app = express().use(
       "/api/v1",
-      createRestRouter({ services, resources: [apiKeys], authenticatorOf: (req) => headerAuthenticator(services.verifyToken, req.headers.authorization), openApiDocument: document }),
+      createRestRouter({ dependencies: deps, endpoints: [apiKeys], authenticate: (req) => authenticatorOf(deps.verifyToken, { authorization: req.headers.authorization }), openApiDocument: document }),
     );
     const listener = app.listen(0, "127.0.0.1");
     await new Promise<void>((resolve) => listener.once("listening", resolve));

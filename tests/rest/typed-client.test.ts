@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeServices, startServer, tokenFor } from "../support/app.js";
+import { makeDependencies, startServer, tokenFor } from "../support/app.js";
 import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
@@ -27,7 +27,7 @@ let dir: string;
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  server = await startServer(makeServices(testDb.db));
+  server = await startServer(makeDependencies(testDb.db));
   // Inside the repository, so the consumer resolves openapi-fetch from its node_modules.
   await mkdir(path.join(root, "test-results"), { recursive: true });
   dir = await mkdtemp(path.join(root, "test-results", "rest-client-"));

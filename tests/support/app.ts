@@ -2,7 +2,8 @@ import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import jwt from "jsonwebtoken";
 import { pino } from "pino";
-import { createApp, createServices } from "../../server/app.js";
+import { createApp } from "../../server/app.js";
+import { createDependencies } from "../../server/dependencies.js";
 import type { AppState } from "../../server/app.js";
 import { parseConfig } from "../../server/config.js";
 import type { Config } from "../../server/config.js";
@@ -10,11 +11,13 @@ import type { Database } from "../../server/db/database.js";
 import { applyServerTimeouts } from "../../server/http/server-timeouts.js";
 import { createLogger } from "../../server/logger.js";
 import type { Logger } from "../../server/logger.js";
-import { headerAuthenticator, signAccessToken } from "../../server/auth/token.js";
+import { authenticatorOf } from "../../server/auth/authenticator.js";
+import { signAccessToken } from "../../server/auth/token.js";
 import { createContext } from "../../server/trpc/context.js";
-import type { Context, Services } from "../../server/trpc/context.js";
+import type { AppDependencies } from "../../server/dependencies.js";
+import type { Context } from "../../server/trpc/context.js";
 import { createCallerFactory } from "../../server/trpc/init.js";
-import { appRouter } from "../../server/trpc/router.js";
+import { appRouter, procedurePaths } from "../../server/trpc/app-router.js";
 
 export const TEST_SECRET = "test-secret-key-0123456789abcdef";
 
@@ -34,9 +37,9 @@ export function memoryLogger(logLevel: Config["logLevel"] = "info"): { log: Logg
   return { log: createLogger({ logLevel }, stream), lines };
 }
 
-export function makeServices(db: Database, options: { config?: Config; log?: Logger } = {}): Services {
+export function makeDependencies(db: Database, options: { config?: Config; log?: Logger } = {}): AppDependencies {
   const config = options.config ?? testConfig();
-  return createServices(config, db, options.log ?? pino({ level: "silent" }));
+  return createDependencies(config, db, options.log ?? pino({ level: "silent" }), { procedurePaths });
 }
 
 export function tokenFor(sub: string, organizationId: string, extra: { role?: string; email?: string; minutes?: number } = {}): string {
@@ -51,13 +54,13 @@ export function rawToken(payload: object, options: jwt.SignOptions = {}, secret:
 const createCaller = createCallerFactory(appRouter);
 
 /** The context of a request with this `Authorization` header, made the way the HTTP layer makes it. */
-export function contextFor(services: Services, authorization: string | undefined, requestId = "test"): Context {
-  return createContext(services, { requestId, authenticate: headerAuthenticator(services.verifyToken, authorization) });
+export function contextFor(deps: AppDependencies, authorization: string | undefined, requestId = "test"): Context {
+  return createContext(deps, { requestId, authenticate: authenticatorOf(deps.verifyToken, { authorization: authorization }) });
 }
 
 /** A server-side caller with the given bearer token, as if the request came over HTTP. */
-export function callerFor(services: Services, token: string | undefined) {
-  return createCaller(contextFor(services, token === undefined ? undefined : `Bearer ${token}`));
+export function callerFor(deps: AppDependencies, token: string | undefined) {
+  return createCaller(contextFor(deps, token === undefined ? undefined : `Bearer ${token}`));
 }
 
 export interface RunningServer {
@@ -67,19 +70,19 @@ export interface RunningServer {
 }
 
 /** Starts the real Express app on an ephemeral loopback port, with the HTTP timeouts `main.ts` applies. */
-export async function startServer(services: Services): Promise<RunningServer> {
+export async function startServer(deps: AppDependencies): Promise<RunningServer> {
   const state: AppState = { draining: false };
   // As main.ts does: the process's LISTEN for live changes; closed with the server (before its database goes).
-  await services.live.start();
-  const server = createApp(services, state).listen(0, "127.0.0.1");
-  applyServerTimeouts(server, services.config);
+  await deps.changeHub.start();
+  const server = createApp(deps, state).listen(0, "127.0.0.1");
+  applyServerTimeouts(server, deps.config);
   await new Promise<void>((resolve) => server.once("listening", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     state,
     close: async () => {
-      await services.live.close();
+      await deps.changeHub.close();
       await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { publicProcedure, router } from "../../server/trpc/init.js";
-import { appRouter } from "../../server/trpc/router.js";
+import { appRouter } from "../../server/trpc/app-router.js";
 
 /**
  * The app router plus a procedure the panel has never seen (`tools.echo`: upper-cases a word of 3+

@@ -1,5 +1,5 @@
 /**
- * Shared test set-up: services on a throw-away database of the test file's own (PostgreSQL when
+ * Shared test set-up: deps on a throw-away database of the test file's own (PostgreSQL when
  * TEST_DATABASE_URL is set, embedded PGlite otherwise), an optional listening server, fresh organizations,
  * and seed factories for any registered resource.
  */
@@ -9,11 +9,11 @@ import { afterAll, beforeAll, expect } from "vitest";
 import type { Config } from "../../server/config.js";
 import type { Logger } from "../../server/logger.js";
 import type { ChangeEvent } from "../../server/contract/common.js";
-import type { ResourceKey } from "../../server/resources/registry.js";
-import { resources } from "../../server/resources/registry.js";
+import type { Definitions, ResourceKey } from "../../server/resources/definitions.js";
+import { definitions } from "../../server/resources/definitions.js";
 import type { Actor } from "../../server/kit/scope.js";
-import type { Services } from "../../server/trpc/context.js";
-import { callerFor, makeServices, startServer, tokenFor } from "./app.js";
+import type { AppDependencies } from "../../server/dependencies.js";
+import { callerFor, makeDependencies, startServer, tokenFor } from "./app.js";
 import type { RunningServer } from "./app.js";
 import { createTestDatabase } from "./database.js";
 import type { TestDatabase } from "./database.js";
@@ -61,24 +61,24 @@ export interface TestOrg {
 }
 
 /**
- * Registers beforeAll/afterAll for a test file: a database of its own, services on it and, with
+ * Registers beforeAll/afterAll for a test file: a database of its own, deps on it and, with
  * `server: true`, the real HTTP app listening on a loopback port.
  */
-export function useTestServices(options: { config?: Config; server?: boolean; log?: Logger } = {}) {
+export function useTestApp(options: { config?: Config; server?: boolean; log?: Logger } = {}) {
   let testDb: TestDatabase | undefined;
-  let services: Services | undefined;
+  let deps: AppDependencies | undefined;
   let server: RunningServer | undefined;
   let orgCounter = 0;
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
-    services = makeServices(testDb.db, { ...(options.config && { config: options.config }), ...(options.log && { log: options.log }) });
+    deps = makeDependencies(testDb.db, { ...(options.config && { config: options.config }), ...(options.log && { log: options.log }) });
     // As main.ts does: the process's LISTEN for live changes.
-    await services.live.start();
-    if (options.server) server = await startServer(services);
+    await deps.changeHub.start();
+    if (options.server) server = await startServer(deps);
   });
   afterAll(async () => {
-    await services?.live.close();
+    await deps?.changeHub.close();
     await server?.close();
     await testDb?.drop();
   });
@@ -89,11 +89,11 @@ export function useTestServices(options: { config?: Config; server?: boolean; lo
   };
 
   return {
-    get services(): Services {
-      return ready(services, "services");
+    get deps(): AppDependencies {
+      return ready(deps, "deps");
     },
     get server(): RunningServer {
-      return ready(server, "server (useTestServices({ server: true }))");
+      return ready(server, "server (useTestApp({ server: true }))");
     },
     get testDb(): TestDatabase {
       return ready(testDb, "testDb");
@@ -102,21 +102,24 @@ export function useTestServices(options: { config?: Config; server?: boolean; lo
     newOrg(sub = "alice"): TestOrg {
       const org = `org-${process.pid}-${++orgCounter}-${randomUUID().slice(0, 8)}`;
       const token = tokenFor(sub, org);
-      const current = ready(services, "services");
+      const current = ready(deps, "deps");
       return { org, sub, token, actor: { sub, organizationId: org }, api: callerFor(current, token), as: (other) => callerFor(current, tokenFor(other, org)) };
     },
     /** Creates `count` rows of resource `key` for `owner` through its service; `input(i)` defaults to the resource's example. */
     async seed(key: ResourceKey, owner: TestOrg, count: number, input?: (i: number) => Record<string, unknown>): Promise<Entity[]> {
-      const current = ready(services, "services");
+      const current = ready(deps, "deps");
       await current.organizations.ensure(owner.org);
-      const service = current.resources[key] as unknown as { create(actor: Actor, input: unknown): Promise<Entity> };
+      const service = current.resourceServices[key] as unknown as { create(actor: Actor, input: unknown): Promise<Entity> };
       const rows: Entity[] = [];
       for (let i = 0; i < count; i++) {
         // Parsed by the contract, as a procedure would, so seeds obey the same rules.
-        const parsed: unknown = resources[key].contract.createInput.parse(input ? input(i) : resources[key].example);
+        const parsed: unknown = definitions[key].contract.createInput.parse(input ? input(i) : definitions[key].example);
         rows.push(await service.create(owner.actor, parsed));
       }
       return rows;
     },
   };
 }
+
+/** Every resource of the list as a `[key, definition]` pair: what registry-wide tests walk. */
+export const everyResource = Object.entries(definitions) as [ResourceKey, Definitions[ResourceKey]][];

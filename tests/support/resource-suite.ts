@@ -5,11 +5,11 @@
  * equality filters, optimistic concurrency. `npm run generate` writes a test file that calls it.
  */
 import { describe, expect, it } from "vitest";
-import { resources } from "../../server/resources/registry.js";
-import type { ResourceKey } from "../../server/resources/registry.js";
+import { definitions } from "../../server/resources/definitions.js";
+import type { ResourceKey } from "../../server/resources/definitions.js";
 import { sqlIdentifier } from "../../server/kit/scope.js";
 import { Prisma } from "../../server/generated/prisma/client.js";
-import { rejection, resourceApi, useTestServices } from "./fixtures.js";
+import { rejection, resourceApi, useTestApp } from "./fixtures.js";
 import type { Entity } from "./fixtures.js";
 import type { ChangeEvent } from "../../server/contract/common.js";
 
@@ -31,9 +31,9 @@ export interface ResourceSuiteSpec {
 }
 
 export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): void {
-  const resource = resources[key];
+  const resource = definitions[key];
   const searchField = resource.storage.searchField;
-  const t = useTestServices({ server: true });
+  const t = useTestApp({ server: true });
   const returnedValue = (field: string, value: unknown) => (spec.returned?.[field] ? spec.returned[field](value) : value);
 
   /** Posts a mutation over HTTP and returns the error's `fieldErrors`. */
@@ -152,7 +152,7 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
       expect((await rejection(rows.delete({ id: row.id }))).code).toBe("NOT_FOUND");
       expect((await rows.list()).data).toEqual([]);
       expect((await rows.infinite()).items).toEqual([]);
-      const prisma = t.services.db.prisma;
+      const prisma = t.deps.db.prisma;
       const stored = await prisma.$queryRaw<{ deleted_at: Date | null }[]>(
         Prisma.sql`SELECT deleted_at FROM ${sqlIdentifier(resource.storage.table)} WHERE id = ${row.id}::uuid`,
       );

@@ -1,5 +1,5 @@
 /**
- * A lean HTTP path for the calls most clients make: tRPC queries and mutations answered as plain JSON
+ * The JSON fast path: a lean HTTP path for the calls most clients make: tRPC queries and mutations answered as plain JSON
  * (`httpLink`, `httpBatchLink`), single or batched. Everything else — streamed batches
  * (`httpBatchStreamLink`, `trpc-accept: application/jsonl`), subscriptions, form data, method mismatches,
  * unknown procedures, malformed input, HEAD, chunked bodies — is passed on untouched (`next()`) to tRPC's
@@ -19,23 +19,21 @@
  * batch's status (207 when the calls' statuses differ). tests/e2e/trpc-adapters.test.ts sends the same
  * calls to both adapters and compares status, headers and bodies.
  */
-import type { AnyTRPCProcedure, TRPCError } from "@trpc/server";
+import type { AnyTRPCProcedure, AnyTRPCRouter, TRPCError } from "@trpc/server";
 import { getHTTPStatusCode } from "@trpc/server/http";
-// tRPC's own building blocks, so shapes and codes cannot drift from the official adapter's.
-import { getErrorShape, getTRPCErrorFromUnknown, transformTRPCResponse } from "@trpc/server/unstable-core-do-not-import";
 import type { NextFunction, Request, Response } from "express";
-import { mediaType, procedurePathOf, queryOf, wantsJsonLines } from "../http/trpc-request.js";
-import type { Context } from "./context.js";
-import type { AppRouter } from "./router.js";
+// tRPC's own building blocks, so shapes, codes and procedure lookup cannot drift from the official adapter's.
+import { errorShapeOf, getTRPCErrorFromUnknown, procedureAt, responseBody } from "./internals.js";
+import { mediaType, procedurePathOf, queryOf, requestSignal, wantsJsonLines } from "./request.js";
 
 type ProcedureType = "query" | "mutation";
 
-export interface JsonAdapterOptions {
-  router: AppRouter;
+export interface JsonAdapterOptions<TContext> {
+  router: AnyTRPCRouter;
   maxBatchSize: number;
   maxBodySize: number;
-  createContext: (req: Request) => Context;
-  onError: (opts: { error: TRPCError; path: string | undefined; input: unknown; ctx: Context | undefined; type: ProcedureType | "unknown"; req: Request }) => void;
+  createContext: (req: Request) => TContext;
+  onError: (opts: { error: TRPCError; path: string | undefined; input: unknown; ctx: TContext | undefined; type: ProcedureType | "unknown"; req: Request }) => void;
 }
 
 interface Call {
@@ -72,7 +70,7 @@ function readBody(req: Request, limit: number): Promise<string | undefined> {
  * The calls of a request when this path can answer it; `undefined` when tRPC's adapter must (anything
  * outside plain JSON queries and mutations, and every request whose error tRPC raises before a procedure runs).
  */
-function callsOf(router: AppRouter, req: Request, body: string | undefined, maxBatchSize: number): { calls: Call[]; batch: boolean } | undefined {
+async function callsOf(router: AnyTRPCRouter, req: Request, body: string | undefined, maxBatchSize: number): Promise<{ calls: Call[]; batch: boolean } | undefined> {
   const pathText = procedurePathOf(req.url);
   if (pathText === undefined) return undefined;
   const params = queryOf(req.url);
@@ -92,12 +90,9 @@ function callsOf(router: AppRouter, req: Request, body: string | undefined, maxB
   }
   if (batch && inputs !== undefined && (typeof inputs !== "object" || inputs === null || Array.isArray(inputs))) return undefined;
 
-  // At run time `_def.procedures` maps each full path ("features.byId") to its procedure: the map tRPC's
-  // own getProcedureAtPath reads (its type describes the nested record the router was built from).
-  const procedures = router._def.procedures as unknown as Record<string, AnyTRPCProcedure | undefined>;
   const calls: Call[] = [];
-  for (const [index, path] of paths.entries()) {
-    const procedure = Object.hasOwn(procedures, path) ? procedures[path] : undefined;
+  for (const [index, urlPath] of paths.entries()) {
+    const { path, procedure } = await procedureAt(router, urlPath);
     const type = procedure?._def.type;
     if (!procedure || (type !== "query" && type !== "mutation") || METHOD_OF[type] !== req.method) return undefined;
     const input = batch ? (inputs as Record<string, unknown> | undefined)?.[index] : inputs;
@@ -107,13 +102,14 @@ function callsOf(router: AppRouter, req: Request, body: string | undefined, maxB
   return { calls, batch };
 }
 
-export function createJsonAdapter(options: JsonAdapterOptions) {
+export function createJsonAdapter<TContext>(options: JsonAdapterOptions<TContext>) {
   const { router, maxBatchSize, maxBodySize, createContext, onError } = options;
-  const config = router._def._config;
 
   async function answer(req: Request, res: Response, calls: Call[], batch: boolean) {
     const type: ProcedureType = req.method === "GET" ? "query" : "mutation";
     const ctx = createContext(req);
+    // As tRPC's adapter does: the procedures see the request's abort signal (the client went away).
+    const signal = requestSignal(res);
     const results = await Promise.all(
       calls.map(async (call, batchIndex) => {
         try {
@@ -122,15 +118,14 @@ export function createJsonAdapter(options: JsonAdapterOptions) {
             getRawInput: () => Promise.resolve(call.input),
             ctx,
             type,
-            // Queries and mutations here never stream; nothing reads an abort signal.
-            signal: undefined,
+            signal,
             batchIndex,
           });
           return { result: { data } };
         } catch (cause) {
           const error = getTRPCErrorFromUnknown(cause);
           onError({ error, path: call.path, input: call.input, ctx, type, req });
-          return { error: getErrorShape({ config, ctx, error, input: call.input, path: call.path, type }), cause: error };
+          return { error: errorShapeOf(router, { ctx, error, input: call.input, path: call.path, type }), cause: error };
         }
       }),
     );
@@ -138,8 +133,7 @@ export function createJsonAdapter(options: JsonAdapterOptions) {
     const errors = results.map((r) => ("cause" in r ? r.cause : undefined));
     const json = batch ? untransformed : untransformed[0]!;
     const status = getHTTPStatusCode(json as Parameters<typeof getHTTPStatusCode>[0], errors);
-    const body = JSON.stringify(transformTRPCResponse(config, json as Parameters<typeof transformTRPCResponse>[1]));
-    send(res, status, body);
+    send(res, status, responseBody(router, json));
   }
 
   /** What tRPC answers when building a response throws (an answer that cannot be serialized, say): a 500 in its error shape. */
@@ -150,9 +144,8 @@ export function createJsonAdapter(options: JsonAdapterOptions) {
       res.end();
       return;
     }
-    const shape = getErrorShape({ config, ctx: undefined, error, input: undefined, path: undefined, type: "unknown" });
-    const body = JSON.stringify(transformTRPCResponse(config, { error: shape }));
-    send(res, shape.data.httpStatus, body);
+    const shape = errorShapeOf(router, { ctx: undefined, error, input: undefined, path: undefined, type: "unknown" });
+    send(res, shape.data.httpStatus, responseBody(router, { error: shape }));
   }
 
   return function jsonAdapter(req: Request, res: Response, next: NextFunction): void {
@@ -164,18 +157,18 @@ export function createJsonAdapter(options: JsonAdapterOptions) {
     if (wantsJsonLines(req.headers)) return next();
 
     if (method === "GET") {
-      const parsed = callsOf(router, req, undefined, maxBatchSize);
-      if (!parsed) return next();
-      answer(req, res, parsed.calls, parsed.batch).catch((cause: unknown) => fail(req, res, cause));
+      callsOf(router, req, undefined, maxBatchSize)
+        .then((parsed) => (parsed ? answer(req, res, parsed.calls, parsed.batch) : next()))
+        .catch((cause: unknown) => fail(req, res, cause));
       return;
     }
     // A body without a declared length (chunked) is left to tRPC's reader and its size limit.
     const declared = Number(req.headers["content-length"]);
     if (!Number.isInteger(declared) || declared < 0 || declared > maxBodySize) return next();
     readBody(req, maxBodySize)
-      .then((body) => {
+      .then(async (body) => {
         if (body === undefined) return next();
-        const parsed = callsOf(router, req, body, maxBatchSize);
+        const parsed = await callsOf(router, req, body, maxBatchSize);
         if (parsed) return answer(req, res, parsed.calls, parsed.batch);
         // tRPC's adapter reads a body that was already consumed from `req.body`.
         (req as Request & { body: string }).body = body;

@@ -1,10 +1,10 @@
 /** The tRPC router every resource gets: thin procedures over its service, each with `.input()` and `.output()`. */
-import type { TRPCMutationProcedure, TRPCQueryProcedure, TRPCSubscriptionProcedure } from "@trpc/server";
+import type { AnyTRPCRouter, TRPCMutationProcedure, TRPCQueryProcedure, TRPCSubscriptionProcedure } from "@trpc/server";
 import type { z } from "zod";
 import type { ResourceContract } from "../contract/common.js";
 import type { Context } from "../trpc/context.js";
 import { orgProcedure, router } from "../trpc/init.js";
-import type { Resource } from "./resource.js";
+import type { ResourceDefinition } from "./define.js";
 import type { ResourceService } from "./service.js";
 
 type Query<TIn extends z.ZodType, TOut extends z.ZodType> = TRPCQueryProcedure<{ input: z.input<TIn>; output: z.output<TOut>; meta: object }>;
@@ -39,10 +39,14 @@ export type ResourceRouter<C extends ResourceContract> = ReturnType<
  * the compiler cannot follow tRPC's procedure inference through a generic contract, while the schemas
  * themselves are the resource's own, so what runs is exactly what the type says.
  */
-export function resourceRouter<C extends ResourceContract>(resource: Resource<string, C>): ResourceRouter<C> {
+export function resourceRouter<C extends ResourceContract>(resource: ResourceDefinition<string, C>): ResourceRouter<C> {
   const c: ResourceContract = resource.contract;
-  const key = resource.key as keyof Context["resources"];
-  const service = (ctx: Context) => ctx.resources[key] as unknown as ResourceService<ResourceContract>;
+  const key = resource.key;
+  const service = (ctx: Context): ResourceService<ResourceContract> => {
+    const found = ctx.resourceServices[key];
+    if (!found) throw new Error(`no service for the resource ${key} in this context`);
+    return found;
+  };
   return router({
     create: orgProcedure
       .input(c.createInput)
@@ -83,7 +87,14 @@ export function resourceRouter<C extends ResourceContract>(resource: Resource<st
     onChange: orgProcedure
       .input(c.onChangeInput)
       .subscription(({ ctx, input, signal }) =>
-        service(ctx).onChange(ctx.actor, input, { ip: ctx.ip, expiresAt: ctx.credentialsExpireAt(), signal }),
+        service(ctx).onChange(ctx.actor, input, { ip: ctx.ip, expiresAt: ctx.expiresAt, signal }),
       ),
   }) as unknown as ResourceRouter<C>;
+}
+
+/** The routers of a list of definitions, by key: spread into the app router. */
+export type ResourceRouters<D extends Record<string, ResourceDefinition>> = { [K in keyof D]: ResourceRouter<D[K]["contract"]> };
+
+export function resourceRouters<D extends Record<string, ResourceDefinition>>(definitions: D): ResourceRouters<D> {
+  return Object.fromEntries(Object.entries(definitions).map(([key, definition]) => [key, resourceRouter(definition) as AnyTRPCRouter])) as ResourceRouters<D>;
 }

@@ -1,9 +1,10 @@
 /**
- * The change log, scoped like every other org-owned query: a `ChangeLog` is bound to one caller and one
- * resource, and reads and writes only its organization's events. The kit's service writes an event in the
- * same transaction as each create, update and soft delete, and sends the PostgreSQL notification that
- * live subscribers (./live.ts) wait for inside that transaction too: a rolled-back change leaves neither
- * an event nor a notification, and a committed one always has both.
+ * The change log, scoped like every other org-owned query: it reads and writes through the
+ * organization's `ScopedEvents` (./scope.ts), so no statement here names an organization itself. The
+ * kit's service writes an event in the same transaction as each create, update and soft delete, and
+ * sends the PostgreSQL notification that the change hub (./change-hub.ts) waits for inside that
+ * transaction too: a rolled-back change leaves neither an event nor a notification, and a committed one
+ * always has both.
  *
  * Ordering: every write of an organization takes a transaction-scoped advisory lock on that
  * organization before its event id is drawn (update and delete before they read the row), so its event
@@ -13,8 +14,7 @@
  */
 import type { ChangeEvent, ChangeType } from "../contract/common.js";
 import { Prisma } from "../generated/prisma/client.js";
-import type { Actor, Row } from "./scope.js";
-import { sqlIdentifier } from "./scope.js";
+import type { Row, ScopedEvents } from "./scope.js";
 
 /** The channel every instance LISTENs on; a notification's payload is a `ChangeNotification`. */
 export const CHANGE_CHANNEL = "kuark_changes";
@@ -34,8 +34,8 @@ export interface StoredChange extends ChangeEvent {
 
 type Changes = ChangeEvent["changes"];
 
-/** The Prisma calls the change log makes: on the client or on a transaction. */
-export type Queryable = Pick<Prisma.TransactionClient, "$executeRaw" | "$queryRaw" | "changeEvent">;
+/** What the change hub reads across organizations, on the unscoped client it was given for that. */
+export type Queryable = Pick<Prisma.TransactionClient, "changeEvent">;
 
 export interface ChangeLog {
   /** Serializes the organization's writes until the transaction ends (see the file comment). */
@@ -47,8 +47,6 @@ export interface ChangeLog {
   record(change: { entityId: string; type: ChangeType; changes: Changes; entity: Row }): Promise<void>;
   /** One row's events, newest first, after the `cursor` event id. */
   history(entityId: string, cursor: bigint | null | undefined, limit: number): Promise<{ items: ChangeEvent[]; nextCursor: string | null }>;
-  /** Whether the row exists in the caller's organization, deleted or not (history outlives a delete). */
-  rowExists(entityId: string): Promise<boolean>;
 }
 
 const EVENT_COLUMNS = {
@@ -99,14 +97,14 @@ export function changedFields(before: Row | null, after: Row): Changes {
   return changes;
 }
 
-/** A `lockOrganization` key: 64 bits of the organization id's hash, in a namespace of its own. */
-const lockKey = (organizationId: string) => `kuark:changes:${organizationId}`;
+/** The organization's advisory lock: 64 bits of the hash of its id, in a namespace of its own. */
+const lockOf = (organizationId: Prisma.Sql) => Prisma.sql`pg_advisory_xact_lock(hashtextextended('kuark:changes:' || ${organizationId}::text, 0))`;
 
-export function createChangeLog(db: Queryable, resource: string, table: string, actor: Actor): ChangeLog {
-  const { organizationId } = actor;
+/** The change log of `resource` in the organization of `events`; `actorId` is who makes the changes recorded. */
+export function createChangeLog(events: ScopedEvents, resource: string, actorId: string): ChangeLog {
   return {
     async lockOrganization() {
-      await db.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(organizationId)}, 0))`;
+      await events.executeRaw((organizationId) => Prisma.sql`SELECT ${lockOf(organizationId)}`);
     },
 
     /**
@@ -118,21 +116,23 @@ export function createChangeLog(db: Queryable, resource: string, table: string, 
      * ChangeEvent model's (prisma/schema.prisma), and tests/live cover what it writes.
      */
     async record({ entityId, type, changes, entity }) {
-      await db.$executeRaw`
-        WITH locked AS (SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(organizationId)}, 0))),
+      await events.executeRaw(
+        (organizationId) => Prisma.sql`
+        WITH locked AS (SELECT ${lockOf(organizationId)}),
         event AS (
           INSERT INTO change_events (organization_id, resource, entity_id, type, actor_id, changes, entity)
-          SELECT ${organizationId}, ${resource}, ${entityId}::uuid, ${type}::"ChangeType", ${actor.sub}, ${JSON.stringify(changes)}::jsonb, ${JSON.stringify(entity)}::jsonb
+          SELECT ${organizationId}, ${resource}, ${entityId}::uuid, ${type}::"ChangeType", ${actorId}, ${JSON.stringify(changes)}::jsonb, ${JSON.stringify(entity)}::jsonb
           FROM locked
-          RETURNING id
+          RETURNING id, organization_id
         )
-        SELECT pg_notify(${CHANGE_CHANNEL}, json_build_object('id', id::text, 'organizationId', ${organizationId}::text, 'resource', ${resource}::text)::text)
-        FROM event`;
+        SELECT pg_notify(${CHANGE_CHANNEL}, json_build_object('id', id::text, 'organizationId', organization_id, 'resource', ${resource}::text)::text)
+        FROM event`,
+      );
     },
 
     async history(entityId, cursor, limit) {
-      const rows = await db.changeEvent.findMany({
-        where: { organizationId, resource, entityId, ...(cursor != null && { id: { lt: cursor } }) },
+      const rows = await events.findMany({
+        where: { resource, entityId, ...(cursor != null && { id: { lt: cursor } }) },
         orderBy: { id: "desc" },
         take: limit + 1,
         select: EVENT_COLUMNS,
@@ -141,12 +141,6 @@ export function createChangeLog(db: Queryable, resource: string, table: string, 
       return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
     },
 
-    async rowExists(entityId) {
-      const rows = await db.$queryRaw<unknown[]>(
-        Prisma.sql`SELECT 1 FROM ${sqlIdentifier(table)} WHERE id = ${entityId}::uuid AND organization_id = ${organizationId}`,
-      );
-      return rows.length > 0;
-    },
   };
 }
 
@@ -163,11 +157,12 @@ export interface ChangeFeedReader {
   writtenAt(id: bigint): Promise<Date | undefined>;
 }
 
-export function createChangeFeedReader(db: Queryable, resource: string, organizationId: string): ChangeFeedReader {
+/** The feed of `resource` in the organization of `events`. */
+export function createChangeFeedReader(events: ScopedEvents, resource: string): ChangeFeedReader {
   return {
     async after(afterId, limit) {
-      const rows = await db.changeEvent.findMany({
-        where: { organizationId, resource, id: { gt: afterId } },
+      const rows = await events.findMany({
+        where: { resource, id: { gt: afterId } },
         orderBy: { id: "asc" },
         take: limit,
         select: EVENT_COLUMNS,
@@ -175,11 +170,11 @@ export function createChangeFeedReader(db: Queryable, resource: string, organiza
       return rows.map(storedChangeOf);
     },
     async latestId() {
-      const latest = await db.changeEvent.findFirst({ where: { organizationId, resource }, orderBy: { id: "desc" }, select: { id: true } });
+      const latest = await events.findFirst({ where: { resource }, orderBy: { id: "desc" }, select: { id: true } });
       return latest?.id ?? 0n;
     },
     async writtenAt(id) {
-      const row = await db.changeEvent.findFirst({ where: { organizationId, id }, select: { createdAt: true } });
+      const row = await events.findFirst({ where: { id }, select: { createdAt: true } });
       return row?.createdAt;
     },
   };

@@ -1,5 +1,5 @@
 /**
- * tRPC subscriptions over Server-Sent Events, written straight to the Node.js response: what tRPC's
+ * The SSE fast path: tRPC subscriptions over Server-Sent Events, written straight to the Node.js response: what tRPC's
  * adapter writes for them, byte for byte (`connected` with the client options, `id:` for tracked events,
  * `ping` on an idle stream, `serialized-error`, `return`), at a fraction of the memory per open stream.
  *
@@ -20,10 +20,11 @@
 import type { ServerResponse } from "node:http";
 import { TRPCError } from "@trpc/server";
 import type { AnyTRPCProcedure, AnyTRPCRouter } from "@trpc/server";
+import { parseConnectionParamsFromString } from "@trpc/server/http";
 import { isObservable, observableToAsyncIterable } from "@trpc/server/observable";
-import { getErrorShape, getProcedureAtPath, getTRPCErrorFromUnknown, isAbortError, isAsyncIterable, isTrackedEnvelope, sseHeaders } from "@trpc/server/unstable-core-do-not-import";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import { mediaType, procedurePathOf, queryOf, wantsJsonLines } from "./trpc-request.js";
+import { errorShapeOf, getTRPCErrorFromUnknown, isAbortError, isAsyncIterable, isTrackedEnvelope, procedureAt, sseHeaders } from "./internals.js";
+import { mediaType, procedurePathOf, queryOf, wantsJsonLines } from "./request.js";
 
 export interface SseSubscriptionOptions<TContext> {
   router: AnyTRPCRouter;
@@ -85,11 +86,11 @@ class Pinger {
 
 const isObject = (value: unknown): value is Record<string, unknown> => !!value && !Array.isArray(value) && typeof value === "object";
 
-/** tRPC's check of `connectionParams`: JSON, and an object of strings or null. */
+/** Whether tRPC's adapter accepts these `connectionParams` (JSON, an object of strings or null): its own parser says. */
 function connectionParamsValid(value: string): boolean {
   try {
-    const parsed: unknown = JSON.parse(value);
-    return parsed === null || (isObject(parsed) && Object.values(parsed).every((v) => typeof v === "string"));
+    parseConnectionParamsFromString(value);
+    return true;
   } catch {
     return false;
   }
@@ -136,10 +137,9 @@ export function createSseSubscriptionHandler<TContext>(options: SseSubscriptionO
     if (contentType !== undefined && contentType !== "application/json") return undefined;
     const connectionParams = params.get("connectionParams");
     if (connectionParams !== null && !connectionParamsValid(connectionParams)) return undefined;
-    let path = procedurePathOf(req.url);
-    if (path === undefined) return undefined;
-    if (config.pathSeparator !== ".") path = path.split(config.pathSeparator).join(".");
-    const procedure = await getProcedureAtPath(router, path);
+    const urlPath = procedurePathOf(req.url);
+    if (urlPath === undefined) return undefined;
+    const { path, procedure } = await procedureAt(router, urlPath);
     return procedure?._def.type === "subscription" ? { path, procedure } : undefined;
   }
 
@@ -198,7 +198,7 @@ export function createSseSubscriptionHandler<TContext>(options: SseSubscriptionO
 
     const endWith = (error: TRPCError) => {
       onError?.({ error, type: "subscription", path, input: parsedInput, ctx, req });
-      const shape: unknown = getErrorShape({ config, ctx, error, input: parsedInput, path, type: "subscription" });
+      const shape = errorShapeOf(router, { ctx, error, input: parsedInput, path, type: "subscription" });
       stream.write(`event: serialized-error\ndata: ${serialize(shape)}\n\n\n`);
     };
     if (!iterator) {

@@ -1,8 +1,8 @@
 /**
- * How tRPC's HTTP adapter reads a request, for the fast paths in front of it (server/trpc/json-adapter.ts,
- * ./sse-subscriptions.ts): each decides from these whether a request is one it takes, and passes the rest on.
+ * How tRPC's HTTP adapter reads a request, for the fast paths in front of it (./json.ts, ./sse.ts): each
+ * decides from these whether a request is one it takes, and passes the rest on.
  */
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 
 /** The media type of a header value, lowercased, without parameters (`application/json; charset=utf-8` -> `application/json`). */
 export const mediaType = (value: string | undefined): string | undefined => value?.toLowerCase().split(";", 1)[0]?.trim();
@@ -28,4 +28,17 @@ export function procedurePathOf(url: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The request's abort signal, as tRPC's adapter gives one to procedures: aborted when the client goes
+ * away before the response is complete.
+ */
+export function requestSignal(res: ServerResponse): AbortSignal {
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) abort.abort();
+  };
+  res.once("close", onClose);
+  return abort.signal;
 }

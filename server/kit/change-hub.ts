@@ -1,8 +1,8 @@
 /**
  * Live changes, one hub per process. Every write NOTIFYs `kuark_changes` inside its transaction
- * (./changes.ts); the hub LISTENs once (one dedicated connection per process, however many subscribers),
+ * (./change-log.ts); the hub LISTENs once (one dedicated connection per process, however many subscribers),
  * fetches each batch of notified events once, and hands them to the subscribers of that organization and
- * resource on this process. Subscribers (./subscription.ts) keep the id of the last event they saw, skip
+ * resource on this process. Subscribers (./change-stream.ts) keep the id of the last event they saw, skip
  * anything at or below it, and after the listener reconnects (`resync`) read what they missed from the
  * change log itself, so a database restart loses nothing.
  *
@@ -13,8 +13,8 @@
 import type { Database } from "../db/database.js";
 import type { Listener } from "../db/listen.js";
 import type { Logger } from "../logger.js";
-import { CHANGE_CHANNEL, changesById, pruneChanges } from "./changes.js";
-import type { ChangeNotification, StoredChange } from "./changes.js";
+import { CHANGE_CHANNEL, changesById, pruneChanges } from "./change-log.js";
+import type { ChangeNotification, StoredChange } from "./change-log.js";
 import type { OrgData } from "./scope.js";
 
 export type HubSignal = { kind: "change"; change: StoredChange } | { kind: "resync" } | { kind: "closing" };
@@ -26,12 +26,13 @@ export interface LiveLimits {
   perIp: number;
 }
 
-export interface Subscription {
+/** One subscriber's place in the hub. */
+export interface HubSubscription {
   /** Stops delivery and frees the slot counted against the limits. */
   end(): void;
 }
 
-export type SubscribeResult = { ok: true; subscription: Subscription } | { ok: false; reason: "organization" | "ip" | "closing" };
+export type SubscribeResult = { ok: true; subscription: HubSubscription } | { ok: false; reason: "organization" | "ip" | "closing" };
 
 export interface ChangeHub {
   /** Starts listening (and pruning events past retention); a second call does nothing. */

@@ -9,11 +9,12 @@
  * exactly "not seen yet".
  * @see https://trpc.io/docs/server/subscriptions#tracked
  */
-import { TRPCError, tracked } from "@trpc/server";
+import { tracked } from "@trpc/server";
 import type { TrackedEnvelope } from "@trpc/server";
 import type { ChangeType } from "../contract/common.js";
-import type { ChangeFeedReader, StoredChange } from "./changes.js";
-import type { ChangeHub, HubSignal } from "./live.js";
+import type { ChangeFeedReader, StoredChange } from "./change-log.js";
+import type { ChangeHub, HubSignal } from "./change-hub.js";
+import { DomainError } from "./errors.js";
 import type { Row } from "./scope.js";
 
 export interface ChangeStreamOptions {
@@ -117,16 +118,18 @@ class SignalQueue {
   }
 }
 
+const shuttingDown = () => new DomainError("SHUTTING_DOWN", "This instance is shutting down; reconnect");
+
 export async function* changeStream<TEntity>(options: ChangeStreamOptions): AsyncGenerator<TrackedEnvelope<ChangeNoticeOf<TEntity>>, void> {
   const { hub, reader, input, entityKey, signal } = options;
   const queue = new SignalQueue();
   const subscribed = hub.subscribe({ resource: options.resource, organizationId: options.organizationId, ip: options.ip }, (s) => queue.push(s));
   if (!subscribed.ok) {
-    if (subscribed.reason === "closing") throw new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "This instance is shutting down; reconnect" });
-    throw new TRPCError({
-      code: "TOO_MANY_REQUESTS",
-      message: subscribed.reason === "ip" ? "Too many open subscriptions from this address" : "Too many open subscriptions for this organization",
-    });
+    if (subscribed.reason === "closing") throw shuttingDown();
+    throw new DomainError(
+      "TOO_MANY_SUBSCRIPTIONS",
+      subscribed.reason === "ip" ? "Too many open subscriptions from this address" : "Too many open subscriptions for this organization",
+    );
   }
   let expired = false;
   const onAbort = () => queue.stop();
@@ -147,10 +150,10 @@ export async function* changeStream<TEntity>(options: ChangeStreamOptions): Asyn
       last = BigInt(input.lastEventId);
       const writtenAt = await reader.writtenAt(last);
       if (!writtenAt || writtenAt.getTime() < Date.now() - options.retentionHours * 3_600_000) {
-        throw new TRPCError({
-          code: "PRECONDITION_FAILED",
-          message: "EVENTS_EXPIRED: lastEventId is older than the change log keeps (or unknown); refetch, then subscribe without lastEventId",
-        });
+        throw new DomainError(
+          "EVENTS_EXPIRED",
+          "EVENTS_EXPIRED: lastEventId is older than the change log keeps (or unknown); refetch, then subscribe without lastEventId",
+        );
       }
     } else {
       last = await reader.latestId();
@@ -170,7 +173,7 @@ export async function* changeStream<TEntity>(options: ChangeStreamOptions): Asyn
     for (;;) {
       const next = await queue.next();
       if (next === undefined) break;
-      if (next.kind === "closing") throw new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "This instance is shutting down; reconnect" });
+      if (next.kind === "closing") throw shuttingDown();
       if (next.kind === "resync") {
         yield* replay();
         continue;
@@ -180,7 +183,7 @@ export async function* changeStream<TEntity>(options: ChangeStreamOptions): Asyn
       last = id;
       if (matches(next.change)) yield notice(next.change);
     }
-    if (expired) throw new TRPCError({ code: "UNAUTHORIZED", message: "The token has expired" });
+    if (expired) throw new DomainError("TOKEN_EXPIRED", "The token has expired");
   } finally {
     expiries.unwatch(expire);
     signal?.removeEventListener("abort", onAbort);

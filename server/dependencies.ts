@@ -1,0 +1,79 @@
+/**
+ * The app's dependencies: what lives as long as the process, built once here and shared by every
+ * request. The resources' services see the database only through the organization scope.
+ */
+import { createTokenVerifier } from "./auth/token.js";
+import type { TokenVerifier } from "./auth/token.js";
+import type { Config } from "./config.js";
+import type { Database } from "./db/database.js";
+import type { RedisClient } from "./http/rate-limit.js";
+import { createChangeHub } from "./kit/change-hub.js";
+import type { ChangeHub } from "./kit/change-hub.js";
+import { createOrgData } from "./kit/scope.js";
+import { createResourceServices } from "./kit/service.js";
+import type { ResourceServices } from "./kit/service.js";
+import type { Logger } from "./logger.js";
+import { createMetrics } from "./observability/metrics.js";
+import type { Metrics } from "./observability/metrics.js";
+import { createOrganizations } from "./organizations.js";
+import type { Organizations } from "./organizations.js";
+import { definitions } from "./resources/definitions.js";
+import type { Definitions } from "./resources/definitions.js";
+
+export interface AppDependencies {
+  config: Config;
+  verifyToken: TokenVerifier;
+  /** Shared rate-limit counters when REDIS_URL is set. */
+  redis?: RedisClient | undefined;
+  /** For the process (readiness, shutdown); resolvers never see it, only the services below. */
+  db: Database;
+  log: Logger;
+  /** One org-scoped service per registered resource (`resourceServices.features`). */
+  resourceServices: ResourceServices<Definitions>;
+  organizations: Organizations;
+  /** Prometheus metrics; undefined when METRICS_PORT is 0. */
+  metrics?: Metrics | undefined;
+  /** Live changes: the process's LISTEN connection and its subscribers (started by main.ts, closed on shutdown). */
+  changeHub: ChangeHub;
+}
+
+export interface DependencyOptions {
+  redis?: RedisClient | undefined;
+  /** The tRPC procedures' full paths, the metrics' label values (an unknown path is counted as "unknown", never as itself). */
+  procedurePaths?: Iterable<string> | undefined;
+}
+
+export function createDependencies(config: Config, db: Database, log: Logger, options: DependencyOptions = {}): AppDependencies {
+  const metrics = config.metrics.port > 0 ? createMetrics({ db, procedures: options.procedurePaths ?? [] }) : undefined;
+  const data = createOrgData(db.prisma, {
+    onUnscopedAccess(reason) {
+      log.debug({ reason }, "database access outside the organization scope");
+      metrics?.countUnscopedAccess(reason);
+    },
+  });
+  const changeHub = createChangeHub({
+    db,
+    data,
+    log,
+    limits: { perOrganization: config.live.subscriptionsPerOrg, perIp: config.live.subscriptionsPerIp },
+    retentionHours: config.live.eventRetentionHours,
+    onOpenChange: metrics?.countOpenSubscription,
+  });
+  return {
+    config,
+    db,
+    log,
+    redis: options.redis,
+    verifyToken: createTokenVerifier({
+      secretKey: config.secretKey,
+      publicKey: config.jwt.publicKey,
+      clockToleranceSeconds: config.jwt.clockToleranceSeconds,
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+    }),
+    resourceServices: createResourceServices(definitions, data, { hub: changeHub, retentionHours: config.live.eventRetentionHours }),
+    organizations: createOrganizations(db.prisma),
+    metrics,
+    changeHub,
+  };
+}

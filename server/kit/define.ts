@@ -1,0 +1,113 @@
+/**
+ * What a resource declares: one `defineResource` call in `server/resources/<key>/definition.ts`, listed in
+ * `server/resources/definitions.ts`. The contract declares the resource's key (`features`) and name
+ * (`Feature`); everything else that names it is derived here, once: the entity key of its events
+ * (`feature`), the Prisma model (`Feature`), the table (`features`) and the REST path (`/api/v1/features`).
+ * What cannot be derived from the declaration alone (the table and enum types Prisma maps) is read from
+ * Prisma's data model and checked when the services are built (`resolveStorage`), so a mismatch stops
+ * the start with a message naming the resource instead of failing a query later.
+ *
+ * The kit derives the service (`service.ts`) and the tRPC router (`resource-router.ts`) of each; the app
+ * derives its router, REST endpoints, panel and client types from the list.
+ */
+import type { z } from "zod";
+import type { ResourceContract } from "../contract/common.js";
+import type { OwnedModel } from "./scope.js";
+
+/** Where a resource's rows live, as the kit's SQL needs it; resolved against Prisma's data model at start. */
+export interface ResourceStorage {
+  /** The Prisma model (`Feature`): the resource's name. It has the owned columns: id, organizationId, audit fields, deletedAt. */
+  model: OwnedModel;
+  /** Its table (`features`): the snake_case of the key, as the model's `@@map` must say. */
+  table: string;
+  /** The field `search` matches (case-insensitive substring, every character literal). */
+  searchField: string;
+  /** The PostgreSQL enum type of each enum-typed field (`{ status: "FeatureStatus" }`), for raw SQL: read from Prisma's data model. */
+  enumTypes: Record<string, string>;
+}
+
+export interface ResourceDefinition<TKey extends string = string, TContract extends ResourceContract = ResourceContract> {
+  /** The router and services key, camelCase plural: `features`, `apiKeys` (declared by the contract). */
+  key: TKey;
+  /** The entity's name, `Feature` (declared by the contract): messages say "Feature not found"; it is the Prisma model. */
+  name: string;
+  /** The entity's key in an `onChange` event, `feature`: the name, lower camelCase. */
+  entityKey: string;
+  /** The URL segment under /api/v1, kebab-case plural: `features`, `api-keys`. */
+  restPath: string;
+  contract: TContract;
+  storage: ResourceStorage;
+  /** A valid create input: the registry-wide tests create one per organization with it. */
+  example: z.input<TContract["createInput"]>;
+}
+
+export interface ResourceDeclaration<TContract extends ResourceContract> {
+  contract: TContract;
+  /** The field `search` matches: one of the entity's text fields. */
+  searchField: keyof z.output<TContract["entity"]> & string;
+  example: z.input<TContract["createInput"]>;
+}
+
+/** The snake_case column of a camelCase field: `createdById` -> `created_by_id`. */
+export function columnOf(field: string): string {
+  return field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+/**
+ * Declares a resource; the literal types of key and contract are kept for the router and the client.
+ * The name must be a Prisma model of an org-owned table: the compiler refuses any other.
+ */
+export function defineResource<TContract extends ResourceContract & { name: OwnedModel }>(
+  declaration: ResourceDeclaration<TContract>,
+): ResourceDefinition<TContract["key"], TContract> {
+  const { contract, searchField, example } = declaration;
+  const key: TContract["key"] = contract.key;
+  if (!/^[a-z][A-Za-z0-9]*$/.test(key)) throw new Error(`resource key ${JSON.stringify(key)}: must be camelCase (features, apiKeys)`);
+  if (!/^[A-Z][A-Za-z0-9]*$/.test(contract.name)) throw new Error(`resource ${key}: its name ${JSON.stringify(contract.name)} must be PascalCase (Feature)`);
+  if (contract.entityKey !== contract.name.charAt(0).toLowerCase() + contract.name.slice(1)) {
+    throw new Error(`resource ${key}: its entity key ${contract.entityKey} is not its name ${contract.name} in camelCase`);
+  }
+  if (!(searchField in contract.entity.shape)) throw new Error(`resource ${key}: its search field ${searchField} is not a field of its entity`);
+  return {
+    key,
+    name: contract.name,
+    entityKey: contract.entityKey,
+    restPath: columnOf(key).replace(/_/g, "-"),
+    contract,
+    storage: { model: contract.name, table: columnOf(key), searchField, enumTypes: {} },
+    example,
+  };
+}
+
+/** What the kit reads of Prisma's data model (`PrismaClient._runtimeDataModel`), per model. */
+export interface DataModel {
+  models: Record<string, { dbName: string | null; fields: readonly { name: string; kind: string; type: string; dbName?: string | null }[] }>;
+}
+
+/**
+ * The resource's storage checked against Prisma's data model: the model exists, maps to the table the key
+ * names, has every field of the entity in the column the kit derives, and says which fields are enums.
+ * Throws, naming the resource and what differs, when the schema and the definition disagree.
+ */
+export function resolveStorage(definition: ResourceDefinition, dataModel: DataModel): ResourceStorage {
+  const { storage, key } = definition;
+  const model = dataModel.models[storage.model];
+  if (!model) throw new Error(`resource ${key}: prisma/schema.prisma has no model ${storage.model}`);
+  const table = model.dbName ?? storage.model;
+  if (table !== storage.table) throw new Error(`resource ${key}: model ${storage.model} maps to table ${table}; it must be @@map("${storage.table}")`);
+  const fields = new Map(model.fields.map((field) => [field.name, field]));
+  for (const name of [...Object.keys(definition.contract.entity.shape), "deletedAt"]) {
+    const field = fields.get(name);
+    if (!field) throw new Error(`resource ${key}: model ${storage.model} has no field ${name}`);
+    const column = field.dbName ?? field.name;
+    if (column !== columnOf(name)) throw new Error(`resource ${key}: field ${storage.model}.${name} maps to column ${column}; it must be @map("${columnOf(name)}")`);
+  }
+  const enumTypes = Object.fromEntries(model.fields.filter((field) => field.kind === "enum").map((field) => [field.name, field.type]));
+  return { ...storage, enumTypes };
+}
+
+export type EntityOf<C extends ResourceContract> = z.output<C["entity"]>;
+export type CreateInputOf<C extends ResourceContract> = z.output<C["createInput"]>;
+export type ListParamsOf<C extends ResourceContract> = z.output<C["listInput"]>;
+export type InfiniteParamsOf<C extends ResourceContract> = z.output<C["infiniteInput"]>;
+export type UpdateDataOf<C extends ResourceContract> = z.output<C["updateInput"]>["data"];

@@ -1,0 +1,18 @@
+/** The app router: `auth.me` and every resource of the list (server/resources/definitions.ts) under its key. */
+import { Me } from "../contract/index.js";
+import { resourceRouters } from "../kit/resource-router.js";
+import { definitions } from "../resources/definitions.js";
+import { orgProcedure, router } from "./init.js";
+
+export const appRouter = router({
+  auth: router({
+    me: orgProcedure.output(Me).query(({ ctx }) => ctx.me),
+  }),
+  ...resourceRouters(definitions),
+});
+
+/** The API's type: all a typed client needs (see `client/`). */
+export type AppRouter = typeof appRouter;
+
+/** Every procedure's full path (`features.byId`): the metrics' label values. */
+export const procedurePaths = Object.keys(appRouter._def.procedures);
