@@ -1,7 +1,5 @@
 // @ts-check
 import js from "@eslint/js";
-import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
-import importX from "eslint-plugin-import-x";
 import tseslint from "typescript-eslint";
 
 /** The one module that may import tRPC's internals (see its header). */
@@ -21,12 +19,6 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
-  },
-  {
-    // No import cycles, type-only imports included: every module can be read (and loaded) after what it imports.
-    plugins: { "import-x": importX },
-    settings: { "import-x/resolver-next": [createTypeScriptImportResolver({ project: "./tsconfig.json" })] },
-    rules: { "import-x/no-cycle": ["error", { ignoreExternal: true }] },
   },
   {
     // tRPC's internals (not its public API) behind one door: the fast paths reach them through that module alone.

@@ -12,7 +12,7 @@
  */
 import type { z } from "zod";
 import type { ResourceContract } from "../contract/common.js";
-import type { OwnedModel } from "./scope.js";
+import type { DataModel, OwnedModel } from "./scope.js";
 
 /** Where a resource's rows live, as the kit's SQL needs it; resolved against Prisma's data model at start. */
 export interface ResourceStorage {
@@ -77,11 +77,6 @@ export function defineResource<TContract extends ResourceContract & { name: Owne
     storage: { model: contract.name, table: columnOf(key), searchField, enumTypes: {} },
     example,
   };
-}
-
-/** What the kit reads of Prisma's data model (`PrismaClient._runtimeDataModel`), per model. */
-export interface DataModel {
-  models: Record<string, { dbName: string | null; fields: readonly { name: string; kind: string; type: string; dbName?: string | null }[] }>;
 }
 
 /**

@@ -16,7 +16,6 @@
  */
 import type { PrismaClient } from "../db/database.js";
 import { Prisma } from "../generated/prisma/client.js";
-import type { DataModel } from "./define.js";
 
 /** Who acts, and in which organization: always from the verified token. */
 export interface Actor {
@@ -26,6 +25,11 @@ export interface Actor {
 
 /** The models an organization owns: every model but `Organization` itself and the change log (generated ones included). */
 export type OwnedModel = Exclude<Prisma.ModelName, "Organization" | "ChangeEvent">;
+
+/** What the kit reads of Prisma's data model (`PrismaClient._runtimeDataModel`), per model. */
+export interface DataModel {
+  models: Record<string, { dbName: string | null; fields: readonly { name: string; kind: string; type: string; dbName?: string | null }[] }>;
+}
 
 /** A row as selected: the kit reads columns by name and converts them for the wire itself. */
 export type Row = Record<string, unknown>;
