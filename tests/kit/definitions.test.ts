@@ -81,7 +81,7 @@ describe("resolveStorage, at start", () => {
 });
 
 describe("withoutOrganizationScope", () => {
-  it("records each use with its reason, as the app's dependencies count it and log it at debug", async () => {
+  it("records each use with its reason, as the app's dependencies count it and log it at debug", () => {
     const reasons: string[] = [];
     const data = createOrgData(t.deps.db.prisma, { onUnscopedAccess: (reason) => reasons.push(reason) });
     data.withoutOrganizationScope("a test reads every organization's rows");
