@@ -1,5 +1,5 @@
 /**
- * The types the package publishes, computed from the server's own router (`server/trpc/router.ts`): every
+ * The types the package publishes, computed from the server's own router (`server/trpc/app-router.ts`): every
  * registered resource's types come from its procedures, so a resource added on the server (by hand or by
  * `npm run generate`) is typed here with no edit: `ResourceTypes<"environments">["Entity"]`.
  *
@@ -20,7 +20,7 @@ declare function typeOf<T>(): T;
 type ClientRecord<TRecord> = { [K in keyof TRecord]: TRecord[K] extends AnyTRPCProcedure ? TRecord[K] : ClientRecord<TRecord[K]> };
 
 /**
- * The server's router with its root context type (Prisma client, logger, config: what a request handler gets)
+ * The server's router with its root context type (the resource services, logger, config: what a resolver gets)
  * replaced by `object`: a client never uses it, and it must not be part of the published types.
  *
  * The record is mapped inline, five levels deep (`projects.environments.keys.list` is four): a declaration

@@ -1,6 +1,6 @@
 /**
  * LISTEN on a PostgreSQL channel: how each process hears about changes committed by any process on the
- * same database (server/kit/live.ts). PostgreSQL delivers a notification only to connections that were
+ * same database (server/kit/change-hub.ts). PostgreSQL delivers a notification only to connections that were
  * listening when it was committed, and only while they stay connected, so the listener keeps one dedicated
  * connection (outside the pool: a pooled connection is handed to queries and its LISTEN would be lost),
  * reconnects by itself with a capped backoff after the database restarts or the connection drops, listens

@@ -5,7 +5,7 @@
  *
  * No loss, no duplicate: the subscriber registers with the hub before it reads anything, so nothing that
  * commits meanwhile slips between the replay and the live events; it then yields only ids above the last
- * one it yielded. An organization's event ids commit in order (./changes.ts), so "above the last id" is
+ * one it yielded. An organization's event ids commit in order (./change-log.ts), so "above the last id" is
  * exactly "not seen yet".
  * @see https://trpc.io/docs/server/subscriptions#tracked
  */

@@ -7,7 +7,7 @@
  * Prisma's data model and checked when the services are built (`resolveStorage`), so a mismatch stops
  * the start with a message naming the resource instead of failing a query later.
  *
- * The kit derives the service (`service.ts`) and the tRPC router (`resource-router.ts`) of each; the app
+ * The kit derives the service of each (`service.ts`); the tRPC surface its router (`server/trpc/resource-router.ts`); the app
  * derives its router, REST endpoints, panel and client types from the list.
  */
 import type { z } from "zod";
@@ -37,7 +37,7 @@ export interface ResourceDefinition<TKey extends string = string, TContract exte
   restPath: string;
   contract: TContract;
   storage: ResourceStorage;
-  /** A valid create input: the registry-wide tests create one per organization with it. */
+  /** A valid create input: the tests that walk every resource create one per organization with it. */
   example: z.input<TContract["createInput"]>;
 }
 

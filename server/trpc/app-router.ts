@@ -1,6 +1,6 @@
 /** The app router: `auth.me` and every resource of the list (server/resources/definitions.ts) under its key. */
 import { Me } from "../contract/index.js";
-import { resourceRouters } from "../kit/resource-router.js";
+import { resourceRouters } from "./resource-router.js";
 import { definitions } from "../resources/definitions.js";
 import { orgProcedure, router } from "./init.js";
 

@@ -153,7 +153,7 @@ describe("npm run generate -- resource", () => {
       routerFile,
       router
         .replace("  ...resourceRouters(definitions),", "  ...resourceRouters(definitions),\n  lab: router({ inner: router({ gadgets: resourceRouter(definitions.gadgets) }) }),")
-        .replace('import { resourceRouters } from "../kit/resource-router.js";', 'import { resourceRouter, resourceRouters } from "../kit/resource-router.js";'),
+        .replace('import { resourceRouters } from "./resource-router.js";', 'import { resourceRouter, resourceRouters } from "./resource-router.js";'),
     );
     // A consumer of the package's own source: it typechecks only if the client derives the new resource's types.
     await writeFile(

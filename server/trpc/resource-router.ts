@@ -2,10 +2,10 @@
 import type { AnyTRPCRouter, TRPCMutationProcedure, TRPCQueryProcedure, TRPCSubscriptionProcedure } from "@trpc/server";
 import type { z } from "zod";
 import type { ResourceContract } from "../contract/common.js";
-import type { Context } from "../trpc/context.js";
-import { orgProcedure, router } from "../trpc/init.js";
-import type { ResourceDefinition } from "./define.js";
-import type { ResourceService } from "./service.js";
+import type { Context } from "./context.js";
+import { orgProcedure, router } from "./init.js";
+import type { ResourceDefinition } from "../kit/define.js";
+import type { ResourceService } from "../kit/service.js";
 
 type Query<TIn extends z.ZodType, TOut extends z.ZodType> = TRPCQueryProcedure<{ input: z.input<TIn>; output: z.output<TOut>; meta: object }>;
 type Mutation<TIn extends z.ZodType, TOut extends z.ZodType> = TRPCMutationProcedure<{ input: z.input<TIn>; output: z.output<TOut>; meta: object }>;
