@@ -236,38 +236,6 @@ describe("features.byId, update, delete", () => {
   });
 });
 
-describe("organization isolation", () => {
-  it("org A's token never reads, changes or deletes org B's features", async () => {
-    const a = newOrg("alice");
-    const b = newOrg("bob");
-    const bFeature = await b.api.features.create({ name: "B secret", description: "for B only" });
-    await a.api.features.create({ name: "A public" });
-
-    for (const call of [
-      () => a.api.features.byId({ id: bFeature.id }),
-      () => a.api.features.update({ id: bFeature.id, data: { name: "Hijacked" } }),
-      () => a.api.features.delete({ id: bFeature.id }),
-    ]) {
-      const error = await rejection(call());
-      expect(error.code).toBe("NOT_FOUND");
-    }
-    const aList = await a.api.features.list({ limit: 100 });
-    expect(aList.data.map((f) => f.name)).toEqual(["A public"]);
-    expect(aList.pagination.total).toBe(1);
-    expect((await a.api.features.list({ search: "secret" })).pagination.total).toBe(0);
-
-    // B's row is untouched.
-    expect(await b.api.features.byId({ id: bFeature.id })).toEqual(bFeature);
-  });
-
-  it("the same user id in two organizations sees two separate worlds", async () => {
-    const a = newOrg("same-user");
-    const b = newOrg("same-user");
-    await a.api.features.create({ name: "In A" });
-    expect((await b.api.features.list()).pagination.total).toBe(0);
-  });
-});
-
 describe("optimistic concurrency", () => {
   it("an update with a stale expectedUpdatedAt is CONFLICT and changes nothing", async () => {
     const { api, as } = newOrg("alice");
@@ -295,11 +263,9 @@ describe("optimistic concurrency", () => {
     for (const r of results.filter((r) => r.status === "rejected")) expect((r.reason as TRPCError).code).toBe("CONFLICT");
   });
 
-  it("expectedUpdatedAt on another organization's or a deleted feature is still NOT_FOUND", async () => {
-    const a = newOrg();
+  it("expectedUpdatedAt on a deleted feature is still NOT_FOUND", async () => {
     const b = newOrg();
     const feature = await b.api.features.create({ name: "B's" });
-    expect((await rejection(a.api.features.update({ id: feature.id, expectedUpdatedAt: feature.updatedAt, data: { name: "A's" } }))).code).toBe("NOT_FOUND");
     await b.api.features.delete({ id: feature.id });
     expect((await rejection(b.api.features.update({ id: feature.id, expectedUpdatedAt: feature.updatedAt, data: { name: "B2" } }))).code).toBe("NOT_FOUND");
   });
