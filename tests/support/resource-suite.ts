@@ -5,7 +5,9 @@
  * history. `npm run generate` writes a test file that calls it. Isolation between organizations is
  * tests/kit/isolation.test.ts, which walks every registered resource.
  */
+import type { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
+import { ZodError } from "zod";
 import { definitions } from "../../server/resources/definitions.js";
 import type { ResourceKey } from "../../server/resources/definitions.js";
 import { sqlIdentifier } from "../../server/kit/scope.js";
@@ -36,6 +38,18 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
   const searchField = resource.storage.searchField;
   const t = useTestApp({ server: true });
   const returnedValue = (field: string, value: unknown) => (spec.returned?.[field] ? spec.returned[field](value) : value);
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** A create input from the resource's sample with `text` in its search field. */
+  const sampleWith = (n: number, text: string, more: Record<string, unknown> = {}) => ({ ...spec.sample(n), [searchField]: text, ...more });
+
+  /** The zod issues of a BAD_REQUEST through createCaller, each as its path and message. */
+  async function issuesOf(promise: Promise<unknown>): Promise<{ path: string; message: string }[]> {
+    const error = await rejection(promise);
+    expect(error.code).toBe("BAD_REQUEST");
+    expect(error.cause).toBeInstanceOf(ZodError);
+    return (error.cause as ZodError).issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+  }
 
   /** Posts a mutation over HTTP and returns the error's `fieldErrors`. */
   async function fieldErrorsOver(token: string, procedure: string, input: unknown): Promise<Record<string, string[]>> {
@@ -99,6 +113,14 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
     });
   });
 
+  describe(`${key}: byId`, () => {
+    it("an unknown or malformed id", async () => {
+      const { api } = t.newOrg();
+      expect((await rejection(resourceApi(api, key).byId({ id: "00000000-0000-4000-8000-00000000dead" }))).code).toBe("NOT_FOUND");
+      expect((await issuesOf(resourceApi(api, key).byId({ id: "not-a-uuid" }))).map((i) => i.path)).toEqual(["id"]);
+    });
+  });
+
   describe(`${key}: update`, () => {
     it("changes only the fields given, and stamps updatedById", async () => {
       const { api, as } = t.newOrg("alice");
@@ -125,6 +147,58 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
       expect(error.code).toBe("CONFLICT");
       expect(await resourceApi(api, key).byId({ id: created.id })).toEqual(current);
     });
+
+    it.each([
+      ["no field to change", { data: {} }, "data"],
+      ["an audit field", { data: { createdById: "mallory" } }, "data"],
+    ])("refuses %s", async (_label, patch, field) => {
+      const { api } = t.newOrg();
+      const created = await resourceApi(api, key).create(spec.sample(12));
+      const issues = await issuesOf(resourceApi(api, key).update({ id: created.id, ...patch }));
+      expect(issues.map((i) => i.path)).toContain(field);
+    });
+  });
+
+  describe(`${key}: optimistic concurrency`, () => {
+    it("an update with a fresh expectedUpdatedAt wins; a stale one is CONFLICT and changes nothing", async () => {
+      const { api, as } = t.newOrg("alice");
+      const created = await resourceApi(api, key).create(spec.sample(13));
+      await sleep(5);
+      const bobs = await resourceApi(as("bob"), key).update({ id: created.id, expectedUpdatedAt: created.updatedAt, data: { [searchField]: "Bob's" } });
+      expect(bobs[searchField]).toBe("Bob's");
+
+      const error = await rejection(resourceApi(api, key).update({ id: created.id, expectedUpdatedAt: created.updatedAt, data: { [searchField]: "Alice's" } }));
+      expect(error.code).toBe("CONFLICT");
+      expect(await resourceApi(api, key).byId({ id: created.id })).toEqual(bobs);
+
+      const fresh = await resourceApi(api, key).update({ id: created.id, expectedUpdatedAt: bobs.updatedAt, data: { [searchField]: "Alice's" } });
+      expect(fresh[searchField]).toBe("Alice's");
+    });
+
+    it("of two concurrent updates from the same version, exactly one wins", async () => {
+      const { api } = t.newOrg();
+      const created = await resourceApi(api, key).create(spec.sample(14));
+      await sleep(5);
+      const results = await Promise.allSettled(
+        ["One", "Two", "Three"].map((text) => resourceApi(api, key).update({ id: created.id, expectedUpdatedAt: created.updatedAt, data: { [searchField]: text } })),
+      );
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      for (const r of results.filter((r) => r.status === "rejected")) expect((r.reason as TRPCError).code).toBe("CONFLICT");
+    });
+
+    it("expectedUpdatedAt on a deleted row is still NOT_FOUND", async () => {
+      const { api } = t.newOrg();
+      const created = await resourceApi(api, key).create(spec.sample(15));
+      await resourceApi(api, key).delete({ id: created.id });
+      expect((await rejection(resourceApi(api, key).update({ id: created.id, expectedUpdatedAt: created.updatedAt, data: spec.update }))).code).toBe("NOT_FOUND");
+    });
+
+    it("refuses a malformed expectedUpdatedAt", async () => {
+      const { api } = t.newOrg();
+      const created = await resourceApi(api, key).create(spec.sample(16));
+      const issues = await issuesOf(resourceApi(api, key).update({ id: created.id, expectedUpdatedAt: "yesterday", data: spec.update }));
+      expect(issues.map((i) => i.path)).toEqual(["expectedUpdatedAt"]);
+    });
   });
 
   describe(`${key}: soft delete`, () => {
@@ -143,6 +217,32 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
         Prisma.sql`SELECT deleted_at FROM ${sqlIdentifier(resource.storage.table)} WHERE id = ${row.id}::uuid`,
       );
       expect(stored[0]?.deleted_at).toBeInstanceOf(Date);
+    });
+
+    it("a delete by another user stamps updatedById, and the organization's other rows stay listed", async () => {
+      const { api, as } = t.newOrg("alice");
+      const rows = resourceApi(api, key);
+      const doomed = await rows.create(sampleWith(17, "Doomed"));
+      const kept = await rows.create(sampleWith(18, "Kept"));
+      expect(await resourceApi(as("bob"), key).delete({ id: doomed.id })).toEqual({ id: doomed.id });
+
+      const stored = await t.deps.db.prisma.$queryRaw<{ deleted_at: Date | null; updated_by_id: string }[]>(
+        Prisma.sql`SELECT deleted_at, updated_by_id FROM ${sqlIdentifier(resource.storage.table)} WHERE id = ${doomed.id}::uuid`,
+      );
+      expect(stored[0]?.deleted_at).toBeInstanceOf(Date);
+      expect(stored[0]?.updated_by_id).toBe("bob");
+
+      const list = await rows.list();
+      expect(list.data.map((r) => r.id)).toEqual([kept.id]);
+      expect(list.pagination.total).toBe(1);
+      expect((await rows.list({ search: "Doomed" })).pagination.total).toBe(0);
+      for (const call of [
+        () => rows.byId({ id: doomed.id }),
+        () => rows.update({ id: doomed.id, data: { [searchField]: "Back" } }),
+        () => rows.delete({ id: doomed.id }),
+      ]) {
+        expect((await rejection(call())).code).toBe("NOT_FOUND");
+      }
     });
   });
 
@@ -195,6 +295,96 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
         const infinite = await resourceApi(owner.api, key).infinite({ [field]: value });
         expect(infinite.items.map((r) => r.id)).toEqual([made[i]?.id]);
       }
+    });
+
+    it("pages newest first with true totals; past the last page, and with the defaults", async () => {
+      const { api } = t.newOrg();
+      const rows = resourceApi(api, key);
+      const created: Entity[] = [];
+      for (let i = 0; i < 7; i++) created.push(await rows.create(spec.sample(500 + i)));
+      const newestFirst = [...created].reverse().map((r) => r.id);
+
+      const page1 = await rows.list({ page: 1, limit: 3 });
+      expect(page1.pagination).toEqual({ page: 1, limit: 3, total: 7, totalPages: 3, totalIsEstimate: false });
+      expect(page1.data.map((r) => r.id)).toEqual(newestFirst.slice(0, 3));
+
+      const page3 = await rows.list({ page: 3, limit: 3 });
+      expect(page3.data.map((r) => r.id)).toEqual(newestFirst.slice(6));
+
+      const past = await rows.list({ page: 9, limit: 3 });
+      expect(past.data).toEqual([]);
+      expect(past.pagination).toEqual({ page: 9, limit: 3, total: 7, totalPages: 3, totalIsEstimate: false });
+
+      const defaults = await rows.list();
+      expect(defaults.pagination).toMatchObject({ page: 1, limit: 20, total: 7, totalPages: 1 });
+    });
+
+    it("breaks createdAt ties by id, descending", async () => {
+      const { api } = t.newOrg();
+      const at = new Date("2026-01-01T00:00:00Z");
+      const ids = ["00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000003", "00000000-0000-4000-8000-000000000002"];
+      for (const [i, id] of ids.entries()) {
+        const row = await resourceApi(api, key).create(spec.sample(600 + i));
+        await t.deps.db.prisma.$executeRaw(
+          Prisma.sql`UPDATE ${sqlIdentifier(resource.storage.table)} SET id = ${id}::uuid, created_at = ${at} WHERE id = ${row.id}::uuid`,
+        );
+      }
+      const { data } = await resourceApi(api, key).list();
+      expect(data.map((r) => r.id)).toEqual([...ids].sort().reverse());
+    });
+
+    it("an empty organization has zero pages", async () => {
+      const { api } = t.newOrg();
+      expect((await resourceApi(api, key).list({})).pagination).toEqual({ page: 1, limit: 20, total: 0, totalPages: 0, totalIsEstimate: false });
+    });
+
+    it(`searches ${searchField} case-insensitively, every character meaning itself`, async () => {
+      const { api } = t.newOrg();
+      const texts = ["Discount 100%", "Discount 1000", "snake_case flag", "snakeXcase flag", "back\\slash", "backslash", "DARK mode"];
+      for (const [i, text] of texts.entries()) await resourceApi(api, key).create(sampleWith(700 + i, text));
+      const found = async (search: string) => (await resourceApi(api, key).list({ search })).data.map((r) => r[searchField] as string).sort();
+      expect(await found("100%")).toEqual(["Discount 100%"]);
+      expect(await found("e_c")).toEqual(["snake_case flag"]);
+      expect(await found("k\\s")).toEqual(["back\\slash"]);
+      expect(await found("dark")).toEqual(["DARK mode"]);
+      expect(await found("Mode")).toEqual(["DARK mode"]);
+      expect(await found("%")).toEqual(["Discount 100%"]);
+      expect((await resourceApi(api, key).list({ search: "discount" })).pagination.total).toBe(2);
+    });
+
+    // The first equality filter with two values or more (features: status), combined with search.
+    const [filter, [on, off] = []] = Object.entries(spec.filters).find(([, values]) => values.length >= 2) ?? [undefined, []];
+    if (filter) {
+      it(`filters by ${filter}, combined with search`, async () => {
+        const { api } = t.newOrg();
+        await resourceApi(api, key).create(sampleWith(800, "On one", { [filter]: on }));
+        await resourceApi(api, key).create(sampleWith(801, "Off one", { [filter]: off }));
+        await resourceApi(api, key).create(sampleWith(802, "Off two", { [filter]: off }));
+        const found = async (input: Record<string, unknown>) => (await resourceApi(api, key).list(input)).data.map((r) => r[searchField] as string);
+        expect((await found({ [filter]: off })).sort()).toEqual(["Off one", "Off two"]);
+        expect((await resourceApi(api, key).list({ [filter]: on })).pagination.total).toBe(1);
+        expect(await found({ [filter]: off, search: "two" })).toEqual(["Off two"]);
+      });
+    }
+
+    it.each([
+      [{ page: 0 }, "page"],
+      [{ page: 1.5 }, "page"],
+      [{ limit: 0 }, "limit"],
+      [{ limit: 101 }, "limit"],
+      [{ search: 5 }, "search"],
+      [{ sort: "name" }, ""],
+      [{ search: "a\u0000" }, "search"],
+    ])("list refuses %j", async (input, field) => {
+      const { api } = t.newOrg();
+      const issues = await issuesOf(resourceApi(api, key).list(input));
+      expect(issues.map((i) => i.path)).toContain(field);
+    });
+
+    it("list accepts limit 1 and 100", async () => {
+      const { api } = t.newOrg();
+      await expect(resourceApi(api, key).list({ limit: 1 })).resolves.toBeTruthy();
+      await expect(resourceApi(api, key).list({ limit: 100 })).resolves.toBeTruthy();
     });
   });
 
