@@ -5,15 +5,18 @@
  * history. `npm run generate` writes a test file that calls it. Isolation between organizations is
  * tests/kit/isolation.test.ts, which walks every registered resource.
  */
-import type { TRPCError } from "@trpc/server";
+import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
 import { ZodError } from "zod";
 import { definitions } from "../../server/resources/definitions.js";
 import type { ResourceKey } from "../../server/resources/definitions.js";
 import { sqlIdentifier } from "../../server/kit/scope.js";
+import { columnOf } from "../../server/kit/define.js";
+import { EXACT_COUNT_LIMIT } from "../../server/kit/listing.js";
 import { Prisma } from "../../server/generated/prisma/client.js";
+import { callerFor } from "./app.js";
 import { rejection, resourceApi, useTestApp } from "./fixtures.js";
-import type { Entity } from "./fixtures.js";
+import type { Caller, Entity, TestOrg } from "./fixtures.js";
 import type { ChangeEvent } from "../../server/contract/common.js";
 
 export interface ResourceSuiteSpec {
@@ -39,6 +42,8 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
   const t = useTestApp({ server: true });
   const returnedValue = (field: string, value: unknown) => (spec.returned?.[field] ? spec.returned[field](value) : value);
 
+  // The first equality filter with two values or more (features: status), and those two values.
+  const [filter, [on, off] = []] = Object.entries(spec.filters).find(([, values]) => values.length >= 2) ?? [undefined, []];
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   /** A create input from the resource's sample with `text` in its search field. */
   const sampleWith = (n: number, text: string, more: Record<string, unknown> = {}) => ({ ...spec.sample(n), [searchField]: text, ...more });
@@ -50,6 +55,58 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
     expect(error.cause).toBeInstanceOf(ZodError);
     return (error.cause as ZodError).issues.map((i) => ({ path: i.path.join("."), message: i.message }));
   }
+
+  /**
+   * Inserts `count` rows of `owner` in one statement, at sizes the API would take long to make: copies of a
+   * row made through the API (then removed), each with a new id, `<prefix> <i>` in the search field,
+   * created_at and updated_at at 2026-01-01 plus one second per `sameInstant` rows (ties that only the id
+   * breaks), and the first filter's second value on every `offEvery`-th row, its first value on the others.
+   */
+  async function seedMany(owner: TestOrg, count: number, options: { prefix?: string; sameInstant?: number; offEvery?: number } = {}) {
+    const { prefix = "Seeded", sameInstant = 1, offEvery = 0 } = options;
+    const prisma = t.deps.db.prisma;
+    const table = sqlIdentifier(resource.storage.table);
+    const template = await resourceApi(owner.api, key).create(spec.sample(900));
+    const columns = await prisma.$queryRaw<{ column_name: string; udt_name: string }[]>(
+      Prisma.sql`SELECT column_name, udt_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ${resource.storage.table} ORDER BY ordinal_position`,
+    );
+    const valueOf = ({ column_name: column, udt_name: type }: { column_name: string; udt_name: string }): Prisma.Sql => {
+      if (column === "id") return Prisma.sql`gen_random_uuid()`;
+      if (column === columnOf(searchField)) return Prisma.sql`${prefix} || ' ' || s.i`;
+      if (column === "created_at" || column === "updated_at") return Prisma.sql`t.ts`;
+      if (filter && column === columnOf(filter)) {
+        // The column's own type (an enum's is PascalCase: `FeatureStatus`), as information_schema names it.
+        if (!/^\w+$/.test(type)) throw new Error(`unexpected column type ${type}`);
+        const as = (value: unknown) => Prisma.sql`CAST(${String(value)}::text AS ${Prisma.raw(`"${type}"`)})`;
+        return Prisma.sql`CASE WHEN ${offEvery}::int > 0 AND s.i % ${offEvery}::int = 0 THEN ${as(off)} ELSE ${as(on)} END`;
+      }
+      return Prisma.sql`template.${sqlIdentifier(column)}`;
+    };
+    await prisma.$executeRaw(Prisma.sql`
+      INSERT INTO ${table} (${Prisma.join(columns.map((c) => sqlIdentifier(c.column_name)))})
+      SELECT ${Prisma.join(columns.map(valueOf))}
+      FROM ${table} AS template,
+           generate_series(1, ${count}::int) AS s(i),
+           LATERAL (SELECT timestamptz '2026-01-01' + ((s.i - 1) / ${sameInstant}::int) * interval '1 second' AS ts) AS t
+      WHERE template.id = ${template.id}::uuid`);
+    await prisma.$executeRaw(Prisma.sql`DELETE FROM ${table} WHERE id = ${template.id}::uuid`);
+  }
+
+  /** Every page `infinite` returns, from the first to the one whose nextCursor is null; `between` runs after each page. */
+  async function walk(api: Caller, input: Record<string, unknown>, between?: () => Promise<void>): Promise<Entity[][]> {
+    const pages: Entity[][] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { items: Entity[]; nextCursor: string | null } = await resourceApi(api, key).infinite({ ...input, cursor });
+      pages.push(page.items);
+      cursor = page.nextCursor;
+      if (between) await between();
+    } while (cursor !== null && pages.length < 1000);
+    return pages;
+  }
+
+  /** The order list and infinite document: createdAt, then id, both descending. */
+  const newestFirst = (a: Entity, b: Entity) => b.createdAt.localeCompare(a.createdAt) || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0);
 
   /** Posts a mutation over HTTP and returns the error's `fieldErrors`. */
   async function fieldErrorsOver(token: string, procedure: string, input: unknown): Promise<Record<string, string[]>> {
@@ -352,8 +409,6 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
       expect((await resourceApi(api, key).list({ search: "discount" })).pagination.total).toBe(2);
     });
 
-    // The first equality filter with two values or more (features: status), combined with search.
-    const [filter, [on, off] = []] = Object.entries(spec.filters).find(([, values]) => values.length >= 2) ?? [undefined, []];
     if (filter) {
       it(`filters by ${filter}, combined with search`, async () => {
         const { api } = t.newOrg();
@@ -385,6 +440,147 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
       const { api } = t.newOrg();
       await expect(resourceApi(api, key).list({ limit: 1 })).resolves.toBeTruthy();
       await expect(resourceApi(api, key).list({ limit: 100 })).resolves.toBeTruthy();
+    });
+  });
+
+  describe(`${key}: infinite (keyset pages)`, () => {
+    it("pages through everything newest first, ties broken by id, each row once", async () => {
+      const owner = t.newOrg("alice");
+      await seedMany(owner, 53, { sameInstant: 4 });
+      const pages = await walk(owner.api, { limit: 10 });
+      expect(pages.map((p) => p.length)).toEqual([10, 10, 10, 10, 10, 3]);
+      const items = pages.flat();
+      expect(new Set(items.map((r) => r.id)).size).toBe(53);
+      expect(items).toEqual([...items].sort(newestFirst));
+      // The same order as the numbered pages of list.
+      const listed = await resourceApi(owner.api, key).list({ limit: 100 });
+      expect(items.map((r) => r.id)).toEqual(listed.data.map((r) => r.id));
+    });
+
+    it("ends with nextCursor null, also when the last page is exactly full", async () => {
+      const owner = t.newOrg("alice");
+      await seedMany(owner, 6);
+      const rows = resourceApi(owner.api, key);
+      const first = await rows.infinite({ limit: 3 });
+      expect(first.nextCursor).toEqual(expect.any(String));
+      const second = await rows.infinite({ limit: 3, cursor: first.nextCursor });
+      expect(second.items).toHaveLength(3);
+      expect(second.nextCursor).toBeNull();
+      await expect(resourceApi(t.newOrg("alice").api, key).infinite()).resolves.toEqual({ items: [], nextCursor: null });
+    });
+
+    it("has no duplicates and no gaps while rows are created between pages", async () => {
+      const owner = t.newOrg("alice");
+      await seedMany(owner, 40, { sameInstant: 3 });
+      const rows = resourceApi(owner.api, key);
+      const before = (await rows.list({ limit: 100 })).data.map((r) => r.id);
+      let created = 0;
+      const pages = await walk(owner.api, { limit: 7 }, async () => {
+        // New rows are newer than every cursor: they belong before page 1, never in a later page.
+        created++;
+        await rows.create(sampleWith(910 + created, `Arrived while scrolling ${created}`));
+      });
+      const seen = pages.flat().map((r) => r.id);
+      expect(seen).toEqual(before);
+      expect(created).toBe(pages.length);
+    });
+
+    it("skips deleted rows, including the one a cursor points at", async () => {
+      const owner = t.newOrg("alice");
+      await seedMany(owner, 9);
+      const rows = resourceApi(owner.api, key);
+      const first = await rows.infinite({ limit: 3 });
+      const last = first.items.at(-1);
+      expect(last).toBeDefined();
+      await rows.delete({ id: last!.id });
+      const rest = await walk(owner.api, { limit: 3 });
+      expect(rest.flat().map((r) => r.id)).not.toContain(last!.id);
+      const next = await rows.infinite({ limit: 3, cursor: first.nextCursor });
+      expect(next.items.map((r) => r[searchField])).toEqual(["Seeded 6", "Seeded 5", "Seeded 4"]);
+    });
+
+    if (filter) {
+      it(`applies search and ${filter} to every page`, async () => {
+        const owner = t.newOrg("alice");
+        await seedMany(owner, 30, { prefix: "Alpha", offEvery: 3 });
+        await seedMany(owner, 30, { prefix: "Beta", offEvery: 3 });
+        await resourceApi(owner.api, key).create(sampleWith(920, "alpha_1%", { [filter]: on }));
+
+        const offAlpha = (await walk(owner.api, { limit: 4, search: "ALPHA", [filter]: off })).flat();
+        expect(offAlpha).toHaveLength(10);
+        expect(offAlpha.every((r) => String(r[searchField]).startsWith("Alpha") && r[filter] === off)).toBe(true);
+        expect(offAlpha).toEqual([...offAlpha].sort(newestFirst));
+
+        const onRows = (await walk(owner.api, { limit: 9, [filter]: on })).flat();
+        expect(onRows).toHaveLength(41);
+        // Wildcards mean themselves, as in list.
+        expect((await walk(owner.api, { search: "_1%" })).flat().map((r) => r[searchField])).toEqual(["alpha_1%"]);
+      });
+    }
+
+    it.each([
+      ["a made-up cursor", { cursor: "page-2" }, "cursor"],
+      ["a cursor with an impossible date", { cursor: "2026-13-45T00:00:00.000Z_1b4e28ba-2fa1-11d2-883f-0016d3cca427" }, "cursor"],
+      ["a limit of 0", { limit: 0 }, "limit"],
+      ["a limit of 101", { limit: 101 }, "limit"],
+      ["backward paging", { direction: "backward" }, "direction"],
+      ["an organizationId in the input", { organizationId: "other" }, ""],
+    ])("refuses %s", async (_label, input, field) => {
+      const error = await resourceApi(t.newOrg("alice").api, key)
+        .infinite(input)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(TRPCError);
+      expect((error as TRPCError).code).toBe("BAD_REQUEST");
+      const issues = ((error as TRPCError).cause as ZodError).issues;
+      expect(issues.map((i) => i.path.join("."))).toContain(field);
+    });
+
+    it("accepts what useInfiniteQuery sends: direction forward and a null cursor", async () => {
+      const owner = t.newOrg("alice");
+      await seedMany(owner, 3);
+      const page = await resourceApi(owner.api, key).infinite({ limit: 2, cursor: null, direction: "forward" });
+      expect(page.items).toHaveLength(2);
+    });
+
+    it("requires a valid token", async () => {
+      const error = await resourceApi(callerFor(t.deps, undefined), key)
+        .infinite()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect((error as TRPCError).code).toBe("UNAUTHORIZED");
+    });
+  });
+
+  describe(`${key}: list count strategy`, () => {
+    it(`counts exactly up to ${EXACT_COUNT_LIMIT} matches and flags an estimate past that`, async () => {
+      const owner = t.newOrg("alice");
+      const rows = resourceApi(owner.api, key);
+      await seedMany(owner, EXACT_COUNT_LIMIT, { offEvery: 100 });
+      const exact = await rows.list({ limit: 20 });
+      expect(exact.pagination).toEqual({ page: 1, limit: 20, total: EXACT_COUNT_LIMIT, totalPages: EXACT_COUNT_LIMIT / 20, totalIsEstimate: false });
+
+      await seedMany(owner, 500, { prefix: "More" });
+      await t.deps.db.prisma.$executeRaw(Prisma.sql`ANALYZE ${sqlIdentifier(resource.storage.table)}`);
+      const estimated = await rows.list({ limit: 20 });
+      expect(estimated.pagination.totalIsEstimate).toBe(true);
+      // Never fewer than the rows counted before the count stopped; the planner's figure is near the truth.
+      expect(estimated.pagination.total).toBeGreaterThan(EXACT_COUNT_LIMIT);
+      expect(estimated.pagination.total).toBeLessThan(3 * (EXACT_COUNT_LIMIT + 500));
+      expect(estimated.pagination.totalPages).toBe(Math.ceil(estimated.pagination.total / 20));
+      expect(estimated.data).toHaveLength(20);
+
+      // A filter that matches fewer rows is counted exactly again, in the same big organization.
+      if (filter) {
+        const filtered = await rows.list({ [filter]: off });
+        expect(filtered.pagination).toMatchObject({ total: EXACT_COUNT_LIMIT / 100, totalIsEstimate: false });
+      }
+      const searched = await rows.list({ search: "more 49" });
+      expect(searched.pagination).toMatchObject({ total: 11, totalIsEstimate: false });
     });
   });
 
