@@ -1,9 +1,9 @@
 /**
  * The behaviour every resource of the kit must have, as one suite a resource's test file runs with its own
  * field values: CRUD with audit fields, each field's validation (over HTTP, `fieldErrors` naming the field),
- * soft delete, paging (numbered and keyset), literal search, equality filters, optimistic concurrency, change
- * history. `npm run generate` writes a test file that calls it. Isolation between organizations is
- * tests/kit/isolation.test.ts, which walks every registered resource.
+ * soft delete, paging (numbered and keyset) and the count strategy, literal search, equality filters,
+ * optimistic concurrency, change history. `npm run generate` writes a test file that calls it. Isolation
+ * between organizations is tests/kit/isolation.test.ts, which walks every registered resource.
  */
 import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
