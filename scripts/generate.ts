@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const files = new Map<string, string>([
     [path.join(root, `server/contract/${spec.key}.ts`), contractFile(spec, command)],
     [path.join(root, `server/resources/${spec.key}/definition.ts`), definitionFile(spec, command)],
-    [path.join(root, `tests/resources/${spec.key}.test.ts`), testFile(spec, command)],
+    [path.join(root, `tests/kit/resources/${spec.key}.test.ts`), testFile(spec, command)],
   ]);
   for (const file of files.keys()) {
     if (existsSync(file)) throw new GeneratorError(`${path.relative(root, file)} exists already`);

@@ -169,7 +169,7 @@ export function testFile(spec: ResourceSpec, command: string): string {
   const update = [`${spec.searchField}: "Renamed ${words(spec.model)}"`, ...(firstEnum ? [`${firstEnum.name}: ${JSON.stringify(firstEnum.values.at(-1))}`] : [])];
   return [
     `/** ${spec.key} through the kit's conformance suite. Written by \`${command}\`; add tests of your own below. */`,
-    `import { describeResource${datetimes.length ? ", isoUtc" : ""} } from "../support/resource-suite.js";`,
+    `import { describeResource${datetimes.length ? ", isoUtc" : ""} } from "../../support/resource-suite.js";`,
     "",
     `describeResource("${spec.key}", {`,
     `  sample: (n) => ({ ${spec.fields.map((f) => `${f.name}: ${sampleValue(spec, f, "n")}`).join(", ")} }),`,

@@ -49,7 +49,7 @@ const npmRun = (args: string[], env?: NodeJS.ProcessEnv) => inCopy("npm", ["run"
 async function fingerprint(): Promise<string> {
   const hash = createHash("sha256");
   for (const file of ["prisma/schema.prisma", "server/resources/definitions.ts"]) hash.update(await readFile(path.join(copy, file)));
-  for (const dir of ["prisma/migrations", "server/contract", "server/resources", "tests/resources"]) hash.update((await readdir(path.join(copy, dir))).join("\n"));
+  for (const dir of ["prisma/migrations", "server/contract", "server/resources", "tests/kit/resources"]) hash.update((await readdir(path.join(copy, dir))).join("\n"));
   return hash.digest("hex");
 }
 
@@ -108,7 +108,7 @@ describe("npm run generate -- resource", () => {
 
     await npmRun(["typecheck"]);
     await npmRun(["lint"]);
-    const tests = await inCopy("npx", ["vitest", "run", "tests/resources/gadgets.test.ts", "tests/integration/isolation.test.ts"]);
+    const tests = await inCopy("npx", ["vitest", "run", "tests/kit/resources/gadgets.test.ts", "tests/kit/isolation.test.ts"]);
     // eslint-disable-next-line no-control-regex -- the runner's colour codes
     const summary = tests.stdout.replace(/\u001b\[[0-9;]*m/g, "");
     expect(summary).toMatch(/Tests\s+\d+ passed/);

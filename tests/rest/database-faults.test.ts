@@ -2,34 +2,17 @@
  * The database goes away under a running service: REST calls answer 503 with `detail` (the same mapping
  * as tRPC's SERVICE_UNAVAILABLE), and recover by themselves when the database returns.
  */
-import { PrismaPg } from "@prisma/adapter-pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectPostgres } from "../../server/db/database.js";
-import type { Database } from "../../server/db/database.js";
-import { applyMigrations } from "../../server/db/schema-engine.js";
-import { makeDependencies, startServer, testConfig, tokenFor } from "../support/app.js";
-import type { RunningServer } from "../support/app.js";
-import { createCluster } from "../support/postgres-cluster.js";
-import type { Cluster } from "../support/postgres-cluster.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { tokenFor } from "../support/app.js";
+import { useServiceOnStoppableDatabase } from "../support/stoppable-database.js";
 import { DocumentedApi } from "./documented-api.js";
 
-let cluster: Cluster;
-let db: Database;
-let server: RunningServer;
+const { cluster, server } = useServiceOnStoppableDatabase();
 let api: DocumentedApi;
 const token = tokenFor("alice", "rest-faults");
 
 beforeAll(async () => {
-  cluster = await createCluster();
-  await applyMigrations(new PrismaPg({ connectionString: cluster.url }));
-  db = connectPostgres(cluster.url, { poolSize: 4, connectTimeoutMs: 1_000, statementTimeoutMs: 1_000 });
-  server = await startServer(makeDependencies(db, { config: testConfig({ RATE_LIMIT_PER_IP: "0" }) }));
   api = await DocumentedApi.load(server.url);
-}, 120_000);
-afterAll(async () => {
-  await server?.close();
-  await db?.close().catch(() => {});
-  await cluster?.destroy();
 });
 
 describe("database down", () => {

@@ -1,12 +1,15 @@
 /**
  * Live-update test helpers: an `onChange` subscriber through the real client (`createKuarkClient`, its
  * `httpSubscriptionLink` over the `eventsource` ponyfill: Node.js 20 has no EventSource), recording what it
- * receives; and a raw SSE reader for what the client hides (the stream's end, headers).
+ * receives, for features and for any registered resource; and a raw SSE reader for what the client hides
+ * (the stream's end, headers).
  */
 import { EventSource } from "eventsource";
 import { expect } from "vitest";
 import { createKuarkClient } from "../../client/src/index.js";
 import type { Feature } from "../../client/src/index.js";
+import { definitions } from "../../server/resources/definitions.js";
+import type { ResourceKey } from "../../server/resources/definitions.js";
 
 export interface ReceivedChange {
   id: string;
@@ -14,14 +17,21 @@ export interface ReceivedChange {
   feature: Feature;
 }
 
-export interface Subscriber {
-  changes: ReceivedChange[];
+/** A change of any resource, as its `onChange` delivered it: the entity under `entity` (whatever the resource's entity key). */
+export interface ReceivedResourceChange {
+  id: string;
+  type: "created" | "updated" | "deleted";
+  entity: { id: string } & Record<string, unknown>;
+}
+
+export interface Subscriber<TChange = ReceivedChange> {
+  changes: TChange[];
   /** The error that ended the subscription, if one did. */
   error: { code: string | undefined; message: string } | undefined;
   /** Whether the stream has said it started (the server accepted the subscription). */
   started: boolean;
   /** Resolves once `count` changes have arrived (fails after `timeoutMs`). */
-  waitForChanges(count: number, timeoutMs?: number): Promise<ReceivedChange[]>;
+  waitForChanges(count: number, timeoutMs?: number): Promise<TChange[]>;
   waitForError(timeoutMs?: number): Promise<{ code: string | undefined; message: string }>;
   waitStarted(timeoutMs?: number): Promise<void>;
   stop(): void;
@@ -35,9 +45,18 @@ async function until(condition: () => boolean, timeoutMs: number, what: string):
   }
 }
 
-export function subscribeToFeatures(url: string, token: string | undefined, input?: { lastEventId?: string | null; status?: "ACTIVE" | "INACTIVE"; search?: string }): Subscriber {
-  const client = createKuarkClient({ url: `${url}/trpc`, getToken: () => token, EventSource });
-  const state: Subscriber = {
+interface Handlers<TEnvelope> {
+  onStarted: () => void;
+  onData: (envelope: TEnvelope) => void;
+  onError: (error: { data?: { code?: string } | null; message: string }) => void;
+}
+
+/** The recording subscriber around one `subscribe` call of the client. */
+function recording<TEnvelope, TChange>(
+  subscribe: (handlers: Handlers<TEnvelope>) => { unsubscribe(): void },
+  toChange: (envelope: TEnvelope) => TChange,
+): Subscriber<TChange> {
+  const state: Subscriber<TChange> = {
     changes: [],
     error: undefined,
     started: false,
@@ -57,11 +76,10 @@ export function subscribeToFeatures(url: string, token: string | undefined, inpu
     },
     stop: () => subscription.unsubscribe(),
   };
-  const subscription = client.features.onChange.subscribe(input, {
+  const subscription = subscribe({
     onStarted: () => (state.started = true),
     onData: (envelope) => {
-      const { id, data } = envelope;
-      state.changes.push({ id, type: data.type, feature: data.feature });
+      state.changes.push(toChange(envelope));
     },
     onError: (error) => {
       state.error = { code: error.data?.code, message: error.message };
@@ -70,8 +88,32 @@ export function subscribeToFeatures(url: string, token: string | undefined, inpu
   return state;
 }
 
+export function subscribeToFeatures(url: string, token: string | undefined, input?: { lastEventId?: string | null; status?: "ACTIVE" | "INACTIVE"; search?: string }): Subscriber {
+  const client = createKuarkClient({ url: `${url}/trpc`, getToken: () => token, EventSource });
+  return recording<{ id: string; data: { type: ReceivedChange["type"]; feature: Feature } }, ReceivedChange>(
+    (handlers) => client.features.onChange.subscribe(input, handlers),
+    ({ id, data }) => ({ id, type: data.type, feature: data.feature }),
+  );
+}
+
+type LooseEnvelope = { id: string; data: { type: ReceivedResourceChange["type"] } & Record<string, unknown> };
+type LooseOnChange = { onChange: { subscribe(input: unknown, handlers: Handlers<LooseEnvelope>): { unsubscribe(): void } } };
+
+/** `subscribeToFeatures` for any registered resource (`key`), as registry-wide tests need it. */
+export function subscribeToChanges(url: string, token: string | undefined, key: ResourceKey, input?: { lastEventId?: string | null }): Subscriber<ReceivedResourceChange> {
+  const client = createKuarkClient({ url: `${url}/trpc`, getToken: () => token, EventSource });
+  const routers = client as unknown as Record<string, LooseOnChange>;
+  const { entityKey } = definitions[key];
+  return recording<LooseEnvelope, ReceivedResourceChange>(
+    (handlers) => (routers[key] as LooseOnChange).onChange.subscribe(input, handlers),
+    ({ id, data }) => ({ id, type: data.type, entity: data[entityKey] as ReceivedResourceChange["entity"] }),
+  );
+}
+
 /** The changes' types and feature ids, for comparing sequences. */
 export const summary = (changes: ReceivedChange[]) => changes.map((c) => [c.type, c.feature.id]);
+/** The same for any resource's changes. */
+export const summaryOf = (changes: ReceivedResourceChange[]) => changes.map((c) => [c.type, c.entity.id]);
 
 /** Ids strictly increase: the order the events were written in. */
 export function expectIncreasingIds(changes: ReceivedChange[]): void {

@@ -2,33 +2,13 @@
  * The database goes away under a running service: calls fail fast with SERVICE_UNAVAILABLE (503),
  * readiness is 503, the process stays up, and everything recovers by itself when the database returns.
  */
-import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectPostgres } from "../../server/db/database.js";
-import type { Database } from "../../server/db/database.js";
-import { applyMigrations } from "../../server/db/schema-engine.js";
-import { makeDependencies, startServer, testConfig, tokenFor } from "../support/app.js";
-import type { RunningServer } from "../support/app.js";
-import { createCluster } from "../support/postgres-cluster.js";
-import type { Cluster } from "../support/postgres-cluster.js";
+import { describe, expect, it } from "vitest";
+import { tokenFor } from "../support/app.js";
+import { useServiceOnStoppableDatabase } from "../support/stoppable-database.js";
 
-let cluster: Cluster;
-let db: Database;
-let server: RunningServer;
+const { cluster, server } = useServiceOnStoppableDatabase();
 const headers = { authorization: `Bearer ${tokenFor("alice", "faults")}`, "content-type": "application/json" };
-
-beforeAll(async () => {
-  cluster = await createCluster();
-  await applyMigrations(new PrismaPg({ connectionString: cluster.url }));
-  db = connectPostgres(cluster.url, { poolSize: 4, connectTimeoutMs: 1_000, statementTimeoutMs: 1_000 });
-  server = await startServer(makeDependencies(db, { config: testConfig({ RATE_LIMIT_PER_IP: "0" }) }));
-}, 120_000);
-afterAll(async () => {
-  await server?.close();
-  await db?.close().catch(() => {});
-  await cluster?.destroy();
-});
 
 const list = () => fetch(`${server.url}/trpc/features.list`, { headers });
 const create = (name: string) => fetch(`${server.url}/trpc/features.create`, { method: "POST", headers, body: JSON.stringify({ name }) });

@@ -1,5 +1,5 @@
 /** Features through the kit's conformance suite (the same one every generated resource runs). */
-import { describeResource } from "../support/resource-suite.js";
+import { describeResource } from "../../support/resource-suite.js";
 
 describeResource("features", {
   sample: (n) => ({ name: `Feature ${n}`, description: "Night theme", status: "INACTIVE" }),
