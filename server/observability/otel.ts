@@ -58,7 +58,7 @@ export function startOpenTelemetry(hooks: TracingHooks, env: NodeJS.ProcessEnv, 
   // The server's `http` module was loaded (by Express) before the instrumentation was enabled.
   // require-in-the-middle patches a module when it is next required: this require makes it patch
   // `http` now. The patch wraps `http.Server.prototype.emit`, shared by every server, Express's too,
-  // so no `--import` loader hook is needed (tests/e2e/tracing.test.ts runs both tsx and dist/).
+  // so no `--import` loader hook is needed (tests/service/tracing.test.ts runs both tsx and dist/).
   createRequire(import.meta.url)("http");
 
   const tracer = trace.getTracer("kuark-features-service");

@@ -3,7 +3,7 @@
  *
  * prom-client's entry point loads every default metric, and its process-CPU metric `require`s
  * `@opentelemetry/api` at load time (for exemplars, which we do not use). With tracing off the service
- * must load no OpenTelemetry package at all (tests/e2e/tracing.test.ts checks), so this module takes
+ * must load no OpenTelemetry package at all (tests/service/tracing.test.ts checks), so this module takes
  * prom-client's classes and default metrics from their own files and measures process CPU itself, under
  * the same metric names. prom-client is pinned to an exact version in package.json for this reason;
  * the metrics test fails if a new version moves these files.

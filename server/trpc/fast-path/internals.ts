@@ -5,7 +5,7 @@
  *
  * These exports are not part of tRPC's public API and may change in any release: `@trpc/server` and
  * `@trpc/client` are pinned exactly in package.json, and an upgrade must keep
- * tests/e2e/trpc-adapters.test.ts (the JSON path against tRPC's adapter) and tests/live/sse-wire.test.ts
+ * tests/trpc/trpc-adapters.test.ts (the JSON path against tRPC's adapter) and tests/live/sse-wire.test.ts
  * (the SSE path, byte for byte) green.
  */
 import type { AnyTRPCProcedure, AnyTRPCRouter, TRPCError } from "@trpc/server";

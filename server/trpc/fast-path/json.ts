@@ -16,7 +16,7 @@
  * It follows tRPC's HTTP RPC specification (https://trpc.io/docs/rpc): `GET /trpc/<path>?input=<json>`
  * for queries, `POST /trpc/<path>` with a JSON body for mutations, `?batch=1` with comma-separated paths
  * and inputs keyed by index, `{ result: { data } }` or `{ error }` per call, an array for batches, and the
- * batch's status (207 when the calls' statuses differ). tests/e2e/trpc-adapters.test.ts sends the same
+ * batch's status (207 when the calls' statuses differ). tests/trpc/trpc-adapters.test.ts sends the same
  * calls to both adapters and compares status, headers and bodies.
  */
 import type { AnyTRPCProcedure, AnyTRPCRouter, TRPCError } from "@trpc/server";
