@@ -34,6 +34,7 @@ try {
         email: values.email,
         issuer: config.jwt.issuer,
         audience: config.jwt.audience,
+        claims: { organization: config.jwt.orgClaim, sub: config.jwt.subClaim },
       },
       config.secretKey,
     ),

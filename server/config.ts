@@ -34,6 +34,12 @@ const EnvSchema = z
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
     PGLITE_DATA_DIR: z.string().min(1).default(".data/pglite"),
     SECRET_KEY: z.string().min(16, "must be at least 16 characters").optional(),
+    /** Earlier SECRET_KEYs, comma-separated: tokens they signed still verify (HS256) while clients move to the new key. */
+    SECRET_KEY_PREVIOUS: z
+      .string()
+      .optional()
+      .transform((value) => (value ?? "").split(",").map((key) => key.trim()).filter(Boolean))
+      .pipe(z.array(z.string().min(16, "each key must be at least 16 characters"))),
     ACCESS_TOKEN_EXPIRE_MINUTES: z.coerce.number().int().positive().default(1440),
     ALLOWED_ORIGINS: z
       .string()
@@ -56,6 +62,10 @@ const EnvSchema = z
     JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
     JWT_ISSUER: z.string().min(1).optional(),
     JWT_AUDIENCE: z.string().min(1).optional(),
+    /** The claim that names the organization (`organization_id`; an identity provider's may be `org_id` or a URL). */
+    JWT_ORG_CLAIM: z.string().min(1).default("organization_id"),
+    /** The claim that names the caller. */
+    JWT_SUB_CLAIM: z.string().min(1).default("sub"),
     JWT_PUBLIC_KEY: z
       .string()
       .transform((pem) => pem.replace(/\\n/g, "\n").trim())
@@ -77,7 +87,7 @@ const EnvSchema = z
     /** Open onChange subscriptions per organization and per client IP, on each instance; 0 for no limit. */
     SUBSCRIPTIONS_PER_ORG: z.coerce.number().int().min(0).default(1_000),
     SUBSCRIPTIONS_PER_IP: z.coerce.number().int().min(0).default(100),
-    /** "false": every /trpc request goes through tRPC's Express adapter (no server/trpc/json-adapter.ts, no server/http/sse-subscriptions.ts). */
+    /** "false": every /trpc request goes through tRPC's Express adapter (no fast path of server/trpc/fast-path/). */
     TRPC_FAST_PATHS: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).default("true"),
   })
   .superRefine((env, ctx) => {
@@ -136,6 +146,11 @@ export interface Config {
     audience: string | undefined;
     /** Set: tokens are RS256, verified with this key, and HS256 tokens are refused. */
     publicKey: string | undefined;
+    /** Earlier HS256 keys still accepted for verification (never for signing). */
+    previousSecretKeys: string[];
+    /** The names of the claims read for the organization and the caller. */
+    orgClaim: string;
+    subClaim: string;
   };
   /** The developer panel at /panel (server/panel); its dev-token endpoint never exists in production. */
   panelEnabled: boolean;
@@ -206,6 +221,9 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       publicKey: e.JWT_PUBLIC_KEY,
+      previousSecretKeys: e.SECRET_KEY_PREVIOUS,
+      orgClaim: e.JWT_ORG_CLAIM,
+      subClaim: e.JWT_SUB_CLAIM,
     },
     panelEnabled: e.PANEL_ENABLED ? e.PANEL_ENABLED === "true" : e.NODE_ENV !== "production",
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST },

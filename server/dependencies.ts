@@ -70,6 +70,8 @@ export function createDependencies(config: Config, db: Database, log: Logger, op
       clockToleranceSeconds: config.jwt.clockToleranceSeconds,
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,
+      previousSecretKeys: config.jwt.previousSecretKeys,
+      claims: { organization: config.jwt.orgClaim, sub: config.jwt.subClaim },
     }),
     resourceServices: createResourceServices(definitions, data, { hub: changeHub, retentionHours: config.live.eventRetentionHours }),
     organizations: createOrganizations(db.prisma),

@@ -1,10 +1,13 @@
 /**
  * Access tokens: JWTs whose `sub` and `organization_id` claims say who calls and for which organization.
  * Verification accepts one algorithm: RS256 when a public key is configured (JWT_PUBLIC_KEY), HS256 with
- * SECRET_KEY otherwise; it requires `exp`, and checks `iss` and `aud` when they are configured.
+ * SECRET_KEY (or one of SECRET_KEY_PREVIOUS, while a rotation goes on) otherwise; it requires `exp`, and
+ * checks `iss` and `aud` when they are configured. The organization and caller claims are named by
+ * JWT_ORG_CLAIM and JWT_SUB_CLAIM (an identity provider's `org_id` or `https://kuark.io/org_id`, say).
  * `./authenticator.ts` reads a request's token and hands the verified caller to every surface.
  */
 import { createPublicKey, createSecretKey } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { z } from "zod";
 import type { Me } from "../contract/index.js";
@@ -19,13 +22,20 @@ const Identifier = z
   .max(200)
   .refine((value) => !value.includes("\u0000"));
 
-const Claims = z.object({
-  sub: Identifier,
-  organization_id: Identifier,
+/** The claims read besides the caller and organization, whatever those are named. */
+const OtherClaims = z.object({
   exp: z.number(),
   role: z.string().optional(),
   email: z.string().optional(),
 });
+
+/** Which claims name the organization and the caller (JWT_ORG_CLAIM, JWT_SUB_CLAIM). */
+export interface ClaimNames {
+  organization: string;
+  sub: string;
+}
+
+const DEFAULT_CLAIMS: ClaimNames = { organization: "organization_id", sub: "sub" };
 
 export class InvalidTokenError extends Error {
   override name = "InvalidTokenError";
@@ -34,6 +44,9 @@ export class InvalidTokenError extends Error {
 export interface VerifyOptions {
   /** HS256 key; used when no `publicKey` is given. */
   secretKey: string;
+  /** Earlier HS256 keys, still accepted for verification (a rotation of `secretKey`). */
+  previousSecretKeys?: string[] | undefined;
+  claims?: ClaimNames | undefined;
   /** PEM RSA public key: tokens must then be RS256 (HS256 tokens, even signed with this key's text, are refused). */
   publicKey?: string | undefined;
   clockToleranceSeconds?: number;
@@ -53,7 +66,11 @@ export type TokenVerifier = (token: string) => Caller;
 export function createTokenVerifier(options: VerifyOptions): TokenVerifier {
   // A KeyObject, not the string: given a string, jsonwebtoken tries `createPublicKey` on it first and
   // catches the failure on every call, which was a quarter of the CPU of a `features.byId` (bench/).
-  const key = options.publicKey ? createPublicKey(options.publicKey) : createSecretKey(Buffer.from(options.secretKey, "utf8"));
+  // The current key first: a token of a previous key costs one failed check more, once (verified tokens are remembered).
+  const keys = options.publicKey
+    ? [createPublicKey(options.publicKey)]
+    : [options.secretKey, ...(options.previousSecretKeys ?? [])].map((secret) => createSecretKey(Buffer.from(secret, "utf8")));
+  const claimNames = options.claims ?? DEFAULT_CLAIMS;
   const verifyOptions: jwt.VerifyOptions = {
     // Pinned to one algorithm: `alg: none`, every other algorithm, and the RS256/HS256 key-confusion
     // attack are refused by jsonwebtoken itself.
@@ -67,14 +84,9 @@ export function createTokenVerifier(options: VerifyOptions): TokenVerifier {
   return (token) => {
     const cached = verified.get(token);
     if (cached) return cached;
-    let payload: string | jwt.JwtPayload;
-    try {
-      payload = jwt.verify(token, key, verifyOptions);
-    } catch (error) {
-      throw new InvalidTokenError((error as Error).message);
-    }
+    const payload = verifiedPayload(token, keys, verifyOptions);
     // Frozen: one caller object is shared by every request carrying this token.
-    const me = Object.freeze(toMe(payload));
+    const me = Object.freeze(toMe(payload, claimNames));
     // toMe checked that `exp` is a number; jwt.verify accepts the token until exp + the clock tolerance.
     const expiresAt = (payload as jwt.JwtPayload).exp! * 1000;
     const caller: Caller = Object.freeze({ me, expiresAt });
@@ -111,12 +123,31 @@ class VerifiedTokens {
   }
 }
 
-function toMe(payload: string | jwt.JwtPayload): Me {
+/**
+ * The payload of `token` verified with the first of `keys` whose signature matches. Only a bad signature
+ * moves on to the next key; any other refusal (expired, wrong issuer) is the answer.
+ */
+function verifiedPayload(token: string, keys: KeyObject[], verifyOptions: jwt.VerifyOptions): string | jwt.JwtPayload {
+  for (const [index, key] of keys.entries()) {
+    try {
+      return jwt.verify(token, key, verifyOptions);
+    } catch (error) {
+      const badSignature = error instanceof jwt.JsonWebTokenError && error.message === "invalid signature";
+      if (!badSignature || index === keys.length - 1) throw new InvalidTokenError((error as Error).message);
+    }
+  }
+  throw new InvalidTokenError("no key to verify with");
+}
+
+function toMe(payload: string | jwt.JwtPayload, names: ClaimNames): Me {
+  if (typeof payload !== "object") throw new InvalidTokenError("missing or invalid claims");
   // jsonwebtoken checks `exp` only when present; a token without it would never expire.
-  const claims = Claims.safeParse(payload);
-  if (!claims.success) throw new InvalidTokenError("missing or invalid claims");
-  const { sub, organization_id, role, email } = claims.data;
-  return { sub, organizationId: organization_id, ...(role && { role }), ...(email && { email }) };
+  const others = OtherClaims.safeParse(payload);
+  const sub = Identifier.safeParse(payload[names.sub]);
+  const organizationId = Identifier.safeParse(payload[names.organization]);
+  if (!others.success || !sub.success || !organizationId.success) throw new InvalidTokenError("missing or invalid claims");
+  const { role, email } = others.data;
+  return { sub: sub.data, organizationId: organizationId.data, ...(role && { role }), ...(email && { email }) };
 }
 
 export interface SignOptions {
@@ -127,13 +158,19 @@ export interface SignOptions {
   email?: string | undefined;
   issuer?: string | undefined;
   audience?: string | undefined;
+  /** The claim names the service reads (JWT_ORG_CLAIM, JWT_SUB_CLAIM), so its own tokens carry them. */
+  claims?: ClaimNames | undefined;
 }
 
+/** An HS256 token signed with `secretKey` (SECRET_KEY: never a previous key), for development and tests. */
 export function signAccessToken(options: SignOptions, secretKey: string): string {
   const { sub, organizationId, minutes, role, email, issuer, audience } = options;
-  return jwt.sign({ organization_id: organizationId, ...(role && { role }), ...(email && { email }) }, secretKey, {
+  const names = options.claims ?? DEFAULT_CLAIMS;
+  const subject = names.sub === "sub" ? { subject: sub } : {};
+  const payload = { [names.organization]: organizationId, ...(names.sub !== "sub" && { [names.sub]: sub }), ...(role && { role }), ...(email && { email }) };
+  return jwt.sign(payload, secretKey, {
     algorithm: "HS256",
-    subject: sub,
+    ...subject,
     expiresIn: minutes * 60,
     ...(issuer && { issuer }),
     ...(audience && { audience }),
