@@ -3,6 +3,7 @@
  * checked resource spec. Every refusal is a GeneratorError that says why; nothing is written before the
  * whole spec is valid.
  */
+import pluralize from "pluralize";
 
 export class GeneratorError extends Error {
   override name = "GeneratorError";
@@ -65,10 +66,16 @@ const TYPES = ["string", "text", "int", "number", "boolean", "datetime"] as cons
 const RESERVED_MODELS = new Set(["Organization", "Prisma", "PrismaClient"]);
 
 /** English plural of the last word: `Policy` -> `Policies`, `Box` -> `Boxes`, `ApiKey` -> `ApiKeys`. */
-export function pluralize(word: string): string {
-  if (/[^aeiou]y$/i.test(word)) return `${word.slice(0, -1)}ies`;
-  if (/(s|x|z|ch|sh)$/i.test(word)) return `${word}es`;
-  return `${word}s`;
+/**
+ * The plural of a PascalCase name, by the `pluralize` package's English rules (irregular words, -f/-fe,
+ * -y, -is, uncountables) applied to its last word: `Shelf` -> `Shelves`, `Category` -> `Categories`,
+ * `ProjectPerson` -> `ProjectPeople`. A word whose plural is itself (`Series`) is refused by the caller.
+ */
+export function pluralOf(name: string): string {
+  const last = /[A-Z][a-z0-9]*$/.exec(name);
+  const head = last ? name.slice(0, last.index) : "";
+  const word = last ? last[0] : name;
+  return head + pluralize(word);
 }
 
 export const snakeCase = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
@@ -100,7 +107,8 @@ export function parseResourceArgs(args: string[], existing: { models: Set<string
   if (kind !== "resource") throw new GeneratorError('usage: npm run generate -- resource <Name> <field>:<type>[?] ... [--search <field>]');
   if (!model || !PASCAL.test(model)) throw new GeneratorError(`"${model ?? ""}" is not a PascalCase resource name (e.g. Environment, ApiKey)`);
   if (RESERVED_MODELS.has(model)) throw new GeneratorError(`"${model}" is reserved`);
-  const key = lowerFirst(pluralize(model));
+  const key = lowerFirst(pluralOf(model));
+  if (key === lowerFirst(model)) throw new GeneratorError(`${model} is its own plural: choose a name whose plural differs (the list and a row need two names)`);
   if (existing.models.has(model) || existing.keys.has(key) || key === "auth") throw new GeneratorError(`resource ${model} (${key}) already exists`);
 
   let searchField: string | undefined;
@@ -134,7 +142,7 @@ export function parseResourceArgs(args: string[], existing: { models: Set<string
     searchField = strings[0]?.name;
     if (!searchField) throw new GeneratorError("no string field to search: add one (e.g. name:string), or name one with --search");
   }
-  const table = snakeCase(pluralize(model));
+  const table = snakeCase(pluralOf(model));
   // PostgreSQL cuts identifiers at 63 bytes; the longest index name the model gets must fit.
   const longest = Math.max(...fields.map((f) => `${table}_org_${snakeCase(f.name)}_live_created_idx`.length), `${table}_org_live_created_idx`.length);
   if (longest > 63) throw new GeneratorError(`names are too long for PostgreSQL index names (${longest} > 63 characters): choose shorter names`);
