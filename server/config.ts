@@ -60,6 +60,8 @@ const EnvSchema = z
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
     TRUST_PROXY: z.string().min(1).default("loopback"),
     JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
+    /** The longest lifetime a token may have (`exp - iat`, or `exp - now` without `iat`); a longer one is refused. */
+    JWT_MAX_LIFETIME_MINUTES: z.coerce.number().int().positive().default(1440),
     JWT_ISSUER: z.string().min(1).optional(),
     JWT_AUDIENCE: z.string().min(1).optional(),
     /** The claim that names the organization (`organization_id`; an identity provider's may be `org_id` or a URL). */
@@ -96,6 +98,11 @@ const EnvSchema = z
     }
     if (env.NODE_ENV === "production" && env.SECRET_KEY === DEV_SECRET_KEY) {
       ctx.addIssue({ code: "custom", path: ["SECRET_KEY"], message: "must not be the development key in production" });
+    } else if (env.NODE_ENV === "production" && env.SECRET_KEY !== undefined && env.SECRET_KEY.length < 32) {
+      ctx.addIssue({ code: "custom", path: ["SECRET_KEY"], message: "must be at least 32 characters when NODE_ENV=production" });
+    }
+    if (env.ACCESS_TOKEN_EXPIRE_MINUTES > env.JWT_MAX_LIFETIME_MINUTES) {
+      ctx.addIssue({ code: "custom", path: ["ACCESS_TOKEN_EXPIRE_MINUTES"], message: `must be at most JWT_MAX_LIFETIME_MINUTES (${env.JWT_MAX_LIFETIME_MINUTES}): longer tokens are refused` });
     }
     if (env.REQUEST_TIMEOUT_MS > 0 && env.REQUEST_TIMEOUT_MS <= headersTimeoutFor(env.KEEP_ALIVE_TIMEOUT_MS)) {
       ctx.addIssue({ code: "custom", path: ["REQUEST_TIMEOUT_MS"], message: `must be 0 or above KEEP_ALIVE_TIMEOUT_MS + ${HEADERS_TIMEOUT_MARGIN_MS}` });
@@ -146,6 +153,8 @@ export interface Config {
     audience: string | undefined;
     /** Set: tokens are RS256, verified with this key, and HS256 tokens are refused. */
     publicKey: string | undefined;
+    /** The longest lifetime a token may have, in minutes. */
+    maxLifetimeMinutes: number;
     /** Earlier HS256 keys still accepted for verification (never for signing). */
     previousSecretKeys: string[];
     /** The names of the claims read for the organization and the caller. */
@@ -221,6 +230,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       publicKey: e.JWT_PUBLIC_KEY,
+      maxLifetimeMinutes: e.JWT_MAX_LIFETIME_MINUTES,
       previousSecretKeys: e.SECRET_KEY_PREVIOUS,
       orgClaim: e.JWT_ORG_CLAIM,
       subClaim: e.JWT_SUB_CLAIM,

@@ -71,6 +71,7 @@ export function createDependencies(config: Config, db: Database, log: Logger, op
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,
       previousSecretKeys: config.jwt.previousSecretKeys,
+      maxLifetimeMinutes: config.jwt.maxLifetimeMinutes,
       claims: { organization: config.jwt.orgClaim, sub: config.jwt.subClaim },
     }),
     resourceServices: createResourceServices(definitions, data, { hub: changeHub, retentionHours: config.live.eventRetentionHours }),

@@ -10,21 +10,25 @@ import { createPublicKey, createSecretKey } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { z } from "zod";
+import { isWellFormed } from "../contract/common.js";
 import type { Me } from "../contract/index.js";
 
 /**
- * An identifier claim the database can store and index: PostgreSQL text cannot hold NUL, so a well-signed
- * token carrying one (or a `sub` too long for the audit columns) is invalid credentials, not a 500.
+ * An identifier claim the database can store, index and tell apart: PostgreSQL text cannot hold NUL, a lone
+ * surrogate would be stored as U+FFFD (so `"a\ud800"` and `"a\udfff"` would name one organization), and
+ * a blank or control-character name is nobody's. A well-signed token carrying one (or a `sub` too long for
+ * the audit columns) is invalid credentials, not a 500 and not an alias.
  */
 const Identifier = z
   .string()
   .min(1)
   .max(200)
-  .refine((value) => !value.includes("\u0000"));
+  .refine((value) => isWellFormed(value) && value.trim().length > 0 && !/\p{Cc}/u.test(value));
 
 /** The claims read besides the caller and organization, whatever those are named. */
 const OtherClaims = z.object({
   exp: z.number(),
+  iat: z.number().optional(),
   role: z.string().optional(),
   email: z.string().optional(),
 });
@@ -47,6 +51,8 @@ export interface VerifyOptions {
   /** Earlier HS256 keys, still accepted for verification (a rotation of `secretKey`). */
   previousSecretKeys?: string[] | undefined;
   claims?: ClaimNames | undefined;
+  /** The longest lifetime a token may have (`exp - iat`, or `exp - now` without `iat`); unset: no limit. */
+  maxLifetimeMinutes?: number | undefined;
   /** PEM RSA public key: tokens must then be RS256 (HS256 tokens, even signed with this key's text, are refused). */
   publicKey?: string | undefined;
   clockToleranceSeconds?: number;
@@ -87,6 +93,7 @@ export function createTokenVerifier(options: VerifyOptions): TokenVerifier {
     const payload = verifiedPayload(token, keys, verifyOptions);
     // Frozen: one caller object is shared by every request carrying this token.
     const me = Object.freeze(toMe(payload, claimNames));
+    checkLifetime(payload as jwt.JwtPayload, toleranceMs, options.maxLifetimeMinutes);
     // toMe checked that `exp` is a number; jwt.verify accepts the token until exp + the clock tolerance.
     const expiresAt = (payload as jwt.JwtPayload).exp! * 1000;
     const caller: Caller = Object.freeze({ me, expiresAt });
@@ -129,14 +136,29 @@ class VerifiedTokens {
  */
 function verifiedPayload(token: string, keys: KeyObject[], verifyOptions: jwt.VerifyOptions): string | jwt.JwtPayload {
   for (const [index, key] of keys.entries()) {
+    let verified: jwt.Jwt;
     try {
-      return jwt.verify(token, key, verifyOptions);
+      verified = jwt.verify(token, key, { ...verifyOptions, complete: true });
     } catch (error) {
       const badSignature = error instanceof jwt.JsonWebTokenError && error.message === "invalid signature";
       if (!badSignature || index === keys.length - 1) throw new InvalidTokenError((error as Error).message);
+      continue;
     }
+    // RFC 7515 4.1.11: a header extension the recipient does not understand must be refused (none is understood here).
+    if ((verified.header as { crit?: unknown }).crit !== undefined) throw new InvalidTokenError("unsupported crit header");
+    return verified.payload;
   }
   throw new InvalidTokenError("no key to verify with");
+}
+
+/** A token issued in the future, or living longer than `maxLifetimeMinutes`, is refused (`exp` was checked by jsonwebtoken). */
+function checkLifetime(payload: jwt.JwtPayload, toleranceMs: number, maxLifetimeMinutes: number | undefined): void {
+  const now = Date.now();
+  const issuedAt = payload.iat === undefined ? undefined : payload.iat * 1000;
+  if (issuedAt !== undefined && issuedAt > now + toleranceMs) throw new InvalidTokenError("token issued in the future");
+  if (maxLifetimeMinutes === undefined) return;
+  const lifetimeMs = payload.exp! * 1000 - (issuedAt ?? now);
+  if (lifetimeMs > maxLifetimeMinutes * 60_000) throw new InvalidTokenError(`token lives longer than ${maxLifetimeMinutes} minutes`);
 }
 
 function toMe(payload: string | jwt.JwtPayload, names: ClaimNames): Me {

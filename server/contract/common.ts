@@ -5,8 +5,18 @@
  */
 import { z } from "zod";
 
-/** Text PostgreSQL can store: it has no NUL character, so one is refused here as bad input, not a 500. */
-export const Text = () => z.string().refine((text) => !text.includes("\u0000"), "must not contain NUL characters");
+/** `String.prototype.isWellFormed` (Node 20 has it; TypeScript declares it from the ES2024 library on). */
+export const isWellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
+
+/**
+ * Text PostgreSQL can store as it was sent: it has no NUL character, and a lone surrogate (valid in JSON,
+ * not in UTF-8) would be stored as U+FFFD, silently changed; both are refused here as bad input, not a 500.
+ */
+export const Text = () =>
+  z
+    .string()
+    .refine((text) => !text.includes("\u0000"), "must not contain NUL characters")
+    .refine(isWellFormed, "must be well-formed Unicode (no lone surrogates)");
 
 /**
  * The rules of each field type a generated resource may have (`npm run generate`): what the create and
