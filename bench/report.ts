@@ -416,7 +416,7 @@ function causes(results: BenchResults): string[] {
       `(Express, helmet, CORS, the request log line, metrics, the fast path, the token, the tRPC procedure with its output validation), already takes ${fixed(us(steps[2]!.rps), 0)} µs. ` +
       `Whatever the data layer costs comes on top of that (here ${fixed(us(steps[3]!.rps) - us(steps[2]!.rps), 0)} µs for Prisma's query, its mapping and the input validation, where the ` +
       `baseline's whole request takes ${fixed(us(steps[0]!.rps), 0)} µs). The same arithmetic holds for \`list\` (0.65x) and \`create\` (0.5x), whose SQL costs more, so they come closer.`,
-    `- **Levers kept** (their effect in the Levers table, this run): the fast paths for tRPC (server/trpc/json-adapter.ts: one buffered answer with Content-Length instead of tRPC's Fetch ` +
+    `- **Levers kept** (their effect in the Levers table, this run): the fast paths for tRPC (server/trpc/fast-path/json.ts: one buffered answer with Content-Length instead of tRPC's Fetch ` +
       `\`Request\`/\`Response\` and chunked web streams; \`byId\` ${lever("officialAdapter", "byId")}, \`list\` ${lever("officialAdapter", "list")}, \`create\` ${lever("officialAdapter", "create")} against tRPC's adapter); ` +
       "verified tokens remembered until their exp (no HMAC per request); a write's change event, NOTIFY and organization lock in one statement, the lock taken by a create only there " +
       "(the organization's writes serialize on that lock, so its hold time bounds `create`); the caller-bound logger made on first use. " +
