@@ -14,7 +14,7 @@ import type { z } from "zod";
 import type { ResourceContract } from "../contract/common.js";
 import type { DataModel, OwnedModel } from "./scope.js";
 
-/** Where a resource's rows live, as the kit's SQL needs it; resolved against Prisma's data model at start. */
+/** Where a resource's rows live, as derived from its declaration. */
 export interface ResourceStorage {
   /** The Prisma model (`Feature`): the resource's name. It has the owned columns: id, organizationId, audit fields, deletedAt. */
   model: OwnedModel;
@@ -22,7 +22,11 @@ export interface ResourceStorage {
   table: string;
   /** The field `search` matches (case-insensitive substring, every character literal). */
   searchField: string;
-  /** The PostgreSQL enum type of each enum-typed field (`{ status: "FeatureStatus" }`), for raw SQL: read from Prisma's data model. */
+}
+
+/** The storage checked against Prisma's data model at start, with what only that model says. */
+export interface ResolvedStorage extends ResourceStorage {
+  /** The PostgreSQL enum type of each enum-typed field (`{ status: "FeatureStatus" }`), for raw SQL. */
   enumTypes: Record<string, string>;
 }
 
@@ -64,9 +68,6 @@ export function defineResource<TContract extends ResourceContract & { name: Owne
   const key: TContract["key"] = contract.key;
   if (!/^[a-z][A-Za-z0-9]*$/.test(key)) throw new Error(`resource key ${JSON.stringify(key)}: must be camelCase (features, apiKeys)`);
   if (!/^[A-Z][A-Za-z0-9]*$/.test(contract.name)) throw new Error(`resource ${key}: its name ${JSON.stringify(contract.name)} must be PascalCase (Feature)`);
-  if (contract.entityKey !== contract.name.charAt(0).toLowerCase() + contract.name.slice(1)) {
-    throw new Error(`resource ${key}: its entity key ${contract.entityKey} is not its name ${contract.name} in camelCase`);
-  }
   if (!(searchField in contract.entity.shape)) throw new Error(`resource ${key}: its search field ${searchField} is not a field of its entity`);
   return {
     key,
@@ -74,7 +75,7 @@ export function defineResource<TContract extends ResourceContract & { name: Owne
     entityKey: contract.entityKey,
     restPath: columnOf(key).replace(/_/g, "-"),
     contract,
-    storage: { model: contract.name, table: columnOf(key), searchField, enumTypes: {} },
+    storage: { model: contract.name, table: columnOf(key), searchField },
     example,
   };
 }
@@ -84,7 +85,7 @@ export function defineResource<TContract extends ResourceContract & { name: Owne
  * names, has every field of the entity in the column the kit derives, and says which fields are enums.
  * Throws, naming the resource and what differs, when the schema and the definition disagree.
  */
-export function resolveStorage(definition: ResourceDefinition, dataModel: DataModel): ResourceStorage {
+export function resolveStorage(definition: ResourceDefinition, dataModel: DataModel): ResolvedStorage {
   const { storage, key } = definition;
   const model = dataModel.models[storage.model];
   if (!model) throw new Error(`resource ${key}: prisma/schema.prisma has no model ${storage.model}`);

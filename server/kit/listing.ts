@@ -8,7 +8,7 @@ import type { KeysetCursor, Pagination } from "../contract/common.js";
 import { cursorOf } from "../contract/common.js";
 import { Prisma } from "../generated/prisma/client.js";
 import { escapeLike } from "./escape-like.js";
-import type { ResourceStorage } from "./define.js";
+import type { ResolvedStorage } from "./define.js";
 import { columnOf } from "./define.js";
 import type { Row, ScopedModel } from "./scope.js";
 import { sqlIdentifier } from "./scope.js";
@@ -47,7 +47,7 @@ function after(cursor: KeysetCursor): Record<string, unknown> {
   };
 }
 
-export function createListing<TEntity>(storage: ResourceStorage, wire: Wire<TEntity>) {
+export function createListing<TEntity>(storage: ResolvedStorage, wire: Wire<TEntity>) {
   const searchColumn = sqlIdentifier(columnOf(storage.searchField));
   const equalities = (filters: Filters) =>
     Object.entries(filters).filter((entry): entry is [string, string | number | boolean] => !NOT_FILTERS.has(entry[0]) && entry[1] !== undefined);
@@ -66,7 +66,7 @@ export function createListing<TEntity>(storage: ResourceStorage, wire: Wire<TEnt
    */
   function sqlConditionsOf(filters: Filters): Prisma.Sql[] {
     const conditions = equalities(filters).map(([field, value]) => {
-      const enumType = storage.enumTypes?.[field];
+      const enumType = storage.enumTypes[field];
       const cast = enumType ? Prisma.raw(`::"${sqlIdentifierText(enumType)}"`) : Prisma.empty;
       return Prisma.sql`${sqlIdentifier(columnOf(field))} = ${value}${cast}`;
     });
