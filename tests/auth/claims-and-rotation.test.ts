@@ -5,37 +5,17 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { TRPCError } from "@trpc/server";
 import jwt from "jsonwebtoken";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../server/db/database.js";
-import { callerFor, makeDependencies, rawToken, TEST_SECRET, testConfig } from "../support/app.js";
-import { createTestDatabase } from "../support/database.js";
-import type { TestDatabase } from "../support/database.js";
+import { describe, expect, it } from "vitest";
+import { rawToken, TEST_SECRET, testConfig } from "../support/app.js";
 import { cleanEnv, projectRoot } from "../support/service-process.js";
+import { useTokenCheck } from "../support/token-check.js";
 
-let testDb: TestDatabase;
-let db: Database;
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = testDb.db;
-});
-afterAll(() => testDb?.drop());
+const { me } = useTokenCheck();
 
 const hour = () => Math.floor(Date.now() / 1000) + 3600;
 const ORG_URL = "https://kuark.io/org_id";
 const OLD_SECRET = "the-previous-secret-key-0123456789";
-
-/** What `auth.me` answers for `token` under `env`: the caller, or the tRPC code it was refused with. */
-async function me(env: NodeJS.ProcessEnv, token: string): Promise<unknown> {
-  const deps = makeDependencies(db, { config: testConfig(env) });
-  return callerFor(deps, token)
-    .auth.me()
-    .then(
-      (caller) => caller,
-      (e: unknown) => (e instanceof TRPCError ? e.code : String(e)),
-    );
-}
 
 describe("JWT_ORG_CLAIM and JWT_SUB_CLAIM", () => {
   it("read the organization from a namespaced claim, and the caller from a claim of another name", async () => {

@@ -1,33 +1,14 @@
 /** JWT verification options: clock tolerance, issuer and audience, RS256 with a public key. */
 import { generateKeyPairSync } from "node:crypto";
-import { TRPCError } from "@trpc/server";
 import jwt from "jsonwebtoken";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../server/db/database.js";
-import { callerFor, makeDependencies, rawToken, testConfig } from "../support/app.js";
-import { createTestDatabase } from "../support/database.js";
-import type { TestDatabase } from "../support/database.js";
+import { describe, expect, it } from "vitest";
+import { rawToken, testConfig } from "../support/app.js";
+import { useTokenCheck } from "../support/token-check.js";
 
-let testDb: TestDatabase;
-let db: Database;
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = testDb.db;
-});
-afterAll(() => testDb?.drop());
+const { outcome } = useTokenCheck();
 
 const now = () => Math.floor(Date.now() / 1000);
 const claims = { sub: "alice", organization_id: "acme" };
-
-async function outcome(env: NodeJS.ProcessEnv, token: string): Promise<string> {
-  const deps = makeDependencies(db, { config: testConfig(env) });
-  return callerFor(deps, token)
-    .auth.me()
-    .then(
-      () => "ok",
-      (e: unknown) => (e instanceof TRPCError ? e.code : String(e)),
-    );
-}
 
 describe("clock tolerance", () => {
   it("defaults to 30 s: a token expired 10 s ago passes, 60 s ago does not", async () => {

@@ -5,21 +5,12 @@
  * characters. Text input with a lone surrogate is bad input naming the field, never silently changed.
  */
 import { createHmac } from "node:crypto";
-import { TRPCError } from "@trpc/server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../server/db/database.js";
-import { callerFor, makeDependencies, rawToken, TEST_SECRET, testConfig } from "../support/app.js";
-import { createTestDatabase } from "../support/database.js";
-import type { TestDatabase } from "../support/database.js";
+import { describe, expect, it } from "vitest";
+import { rawToken, TEST_SECRET, testConfig } from "../support/app.js";
 import { useTestApp } from "../support/fixtures.js";
+import { useTokenCheck } from "../support/token-check.js";
 
-let testDb: TestDatabase;
-let db: Database;
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = testDb.db;
-});
-afterAll(() => testDb?.drop());
+const check = useTokenCheck();
 
 const now = () => Math.floor(Date.now() / 1000);
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
@@ -29,14 +20,7 @@ function handSigned(payload: object): string {
   return `${unsigned}.${createHmac("sha256", TEST_SECRET).update(unsigned).digest("base64url")}`;
 }
 
-async function outcome(token: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
-  return callerFor(makeDependencies(db, { config: testConfig(env) }), token)
-    .auth.me()
-    .then(
-      () => "ok",
-      (e: unknown) => (e instanceof TRPCError ? e.code : String(e)),
-    );
-}
+const outcome = (token: string, env: NodeJS.ProcessEnv = {}) => check.outcome(env, token);
 
 describe("identifier claims", () => {
   it("refuse lone surrogates (which would alias two organizations), blanks and control characters", async () => {
