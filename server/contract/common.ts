@@ -50,6 +50,12 @@ export const ExpectedUpdatedAt = z.iso.datetime({ error: "must be an ISO-8601 ti
 /** A resource's id. */
 export const ResourceId = () => z.uuid({ error: "must be a UUID" });
 
+/**
+ * A reference: the id of a live row of another resource of the caller's organization (declared in the
+ * resource's definition, `references`). The contract checks its form; the kit checks that it names such a row.
+ */
+export const ReferenceId = () => z.uuid({ error: "must be a UUID (the id of a row it refers to)" });
+
 /** Case-insensitive substring of the resource's search field; every character means itself. */
 export const SearchText = () => Text().trim().max(200, "must be at most 200 characters").optional();
 
@@ -80,32 +86,68 @@ export type Me = z.infer<typeof Me>;
 export const FieldErrors = z.record(z.string(), z.array(z.string()));
 export type FieldErrors = z.infer<typeof FieldErrors>;
 
-/** Where a keyset page starts: the (createdAt, id) of the last row before it. */
+/** The directions a list may be sorted in. */
+export const SortDirection = z.enum(["asc", "desc"]);
+export type SortDirection = z.infer<typeof SortDirection>;
+
+/**
+ * Where a keyset page starts: the sort key (`field`, its `value`) and the id of the last row before it,
+ * in the page's order. The default order is `createdAt` descending.
+ */
 export interface KeysetCursor {
-  createdAt: Date;
+  field: string;
+  direction: SortDirection;
+  /** The last row's value of `field`, as the wire carries it (timestamps as ISO-8601 strings). */
+  value: string | number | boolean;
   id: string;
 }
 
 const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A sorted cursor's prefix: its version, so the format can change without misreading old cursors. */
+const SORTED = "s1.";
 
-/** The cursor of the position just after `row`; read back by `CursorString`. */
-export function cursorOf(row: { createdAt: string; id: string }): string {
-  return `${row.createdAt}_${row.id}`;
+/**
+ * The cursor of the position just after `cursor`: in the default order (createdAt descending) the
+ * `<createdAt>_<id>` it always was; in any other order, `s1.` and the base64url of its JSON.
+ */
+export function cursorOf(cursor: KeysetCursor): string {
+  if (cursor.field === "createdAt" && cursor.direction === "desc") return `${String(cursor.value)}_${cursor.id}`;
+  return SORTED + Buffer.from(JSON.stringify([cursor.field, cursor.direction, cursor.value, cursor.id])).toString("base64url");
+}
+
+/** A cursor string read back, or undefined when it is not one `cursorOf` writes. */
+function readCursor(value: string): KeysetCursor | undefined {
+  const match = CURSOR.exec(value);
+  if (match?.[1] && match[2]) {
+    return Number.isNaN(new Date(match[1]).getTime()) ? undefined : { field: "createdAt", direction: "desc", value: match[1], id: match[2] };
+  }
+  if (!value.startsWith(SORTED) || value.length > 1200) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(value.slice(SORTED.length), "base64url").toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 4) return undefined;
+  const [field, direction, key, id] = parsed as unknown[];
+  if (typeof field !== "string" || (direction !== "asc" && direction !== "desc") || typeof id !== "string" || !UUID.test(id)) return undefined;
+  if (!(typeof key === "string" || typeof key === "boolean" || (typeof key === "number" && Number.isFinite(key)))) return undefined;
+  return { field, direction, value: key, id };
 }
 
 /**
  * An opaque cursor: pass back the `nextCursor` a page returned, never build one. On the wire it is a
- * string; the server reads it as the (createdAt, id) position of the last row seen.
+ * string; the server reads it as the sort key and id of the last row seen.
  */
 export const CursorString = (procedure: string) =>
   z.string().transform((value, ctx): KeysetCursor => {
-    const match = CURSOR.exec(value);
-    const createdAt = match?.[1] ? new Date(match[1]) : undefined;
-    if (!match?.[2] || !createdAt || Number.isNaN(createdAt.getTime())) {
+    const cursor = readCursor(value);
+    if (!cursor) {
       ctx.addIssue({ code: "custom", message: `must be a nextCursor returned by ${procedure}` });
       return z.NEVER;
     }
-    return { createdAt, id: match[2] };
+    return cursor;
   });
 
 export const ChangeType = z.enum(["created", "updated", "deleted"]);
@@ -144,7 +186,14 @@ const ownedTail = { createdById: z.string(), updatedById: z.string(), createdAt:
 type Shape = z.ZodRawShape;
 type Optionalized<T extends Shape> = { [K in keyof T]: z.ZodOptional<T[K]> };
 
-export interface ResourceContractSpec<TKey extends string, TName extends string, TCreate extends Shape, TOutput extends Shape, TFilters extends Shape> {
+export interface ResourceContractSpec<
+  TKey extends string,
+  TName extends string,
+  TCreate extends Shape,
+  TOutput extends Shape,
+  TFilters extends Shape,
+  TSort extends keyof TOutput & string = never,
+> {
   /** The router key, camelCase plural, `features`: it names procedures (`features.infinite`), the table and the REST path. */
   key: TKey;
   /**
@@ -156,17 +205,32 @@ export interface ResourceContractSpec<TKey extends string, TName extends string,
   create: TCreate;
   /** The same fields as the entity returns them. */
   output: TOutput;
-  /** Equality filters of list and infinite (each optional there). */
+  /** Equality filters of list and infinite (each optional there); a reference field is one (`projectId: ReferenceId()`). */
   filters: TFilters;
+  /**
+   * Fields `list` and `infinite` may be sorted by (`sort: { field, direction }`), beside `createdAt` and
+   * `updatedAt`: required fields of a type with an order (text, numbers, datetimes, enums). Each needs its
+   * index (`<table>_org_<column>_live_sort_idx`) for a page to cost the same at any depth.
+   */
+  sortable?: readonly TSort[];
 }
+
+/** The fields every resource may be sorted by. */
+export const ALWAYS_SORTABLE = ["createdAt", "updatedAt"] as const;
+
 
 /**
  * Builds a resource's contract. The update's `data` takes every create field as optional (at least one);
  * list and infinite take `search` and the filters; every input is strict (an unknown key is BAD_REQUEST).
  */
-export function resourceContract<TKey extends string, TName extends string, TCreate extends Shape, TOutput extends Shape, TFilters extends Shape>(
-  spec: ResourceContractSpec<TKey, TName, TCreate, TOutput, TFilters>,
-) {
+export function resourceContract<
+  TKey extends string,
+  TName extends string,
+  TCreate extends Shape,
+  TOutput extends Shape,
+  TFilters extends Shape,
+  TSort extends keyof TOutput & string = never,
+>(spec: ResourceContractSpec<TKey, TName, TCreate, TOutput, TFilters, TSort>) {
   type TEntityKey = Uncapitalize<TName>;
   const entityKey = (spec.name.charAt(0).toLowerCase() + spec.name.slice(1)) as TEntityKey;
   const optionalFilters = Object.fromEntries(Object.entries(spec.filters).map(([key, schema]) => [key, z.optional(schema)])) as Optionalized<TFilters>;
@@ -174,10 +238,20 @@ export function resourceContract<TKey extends string, TName extends string, TCre
 
   const entity = z.object({ ...ownedHead, ...spec.output, ...ownedTail });
   const createInput = z.strictObject(spec.create);
+  const sortFields = [...ALWAYS_SORTABLE, ...(spec.sortable ?? [])] as [TSort | (typeof ALWAYS_SORTABLE)[number], ...(TSort | (typeof ALWAYS_SORTABLE)[number])[]];
+  for (const field of spec.sortable ?? []) {
+    if (!(field in spec.output)) throw new Error(`${spec.key}: the sortable field ${field} is not a field of the entity`);
+  }
+  /** The order of a list: newest first (createdAt descending) when left out; ties always break on id. */
+  const sort = z.strictObject({
+    field: z.enum(sortFields, { error: `must be one of ${sortFields.join(", ")}` }),
+    direction: SortDirection.default("asc"),
+  });
   const listObject = z.strictObject({
     page: z.number().int().min(1).max(1_000_000).default(1),
     limit: z.number().int().min(1).max(100).default(20),
     search: SearchText(),
+    sort: sort.optional(),
     ...optionalFilters,
   });
   // No input at all is the first page of 20 (every filter is optional, which the compiler cannot see here).
@@ -188,13 +262,27 @@ export function resourceContract<TKey extends string, TName extends string, TCre
    * however deep, and rows inserted meanwhile never shift a page (no duplicates, no gaps).
    * `direction` is what TanStack Query's `useInfiniteQuery` sends; only "forward" is served.
    */
-  const infiniteObject = z.strictObject({
-    cursor: CursorString(`${spec.key}.infinite`).nullish(),
-    limit: z.number().int().min(1).max(100).default(20),
-    search: SearchText(),
-    ...optionalFilters,
-    direction: z.literal("forward", { error: 'only "forward" is supported' }).optional(),
-  });
+  const infiniteObject = z
+    .strictObject({
+      cursor: CursorString(`${spec.key}.infinite`).nullish(),
+      limit: z.number().int().min(1).max(100).default(20),
+      search: SearchText(),
+      sort: sort.optional(),
+      ...optionalFilters,
+      direction: z.literal("forward", { error: 'only "forward" is supported' }).optional(),
+    })
+    .superRefine((value, ctx) => {
+      // A cursor carries its page's order and the last row's sort key: it continues that order only.
+      const input = value as { cursor?: KeysetCursor | null; sort?: { field: string; direction: SortDirection } };
+      const cursor = input.cursor;
+      if (!cursor) return;
+      const field = input.sort?.field ?? "createdAt";
+      const direction = input.sort ? input.sort.direction : "desc";
+      const valueSchema = (entity.shape as Record<string, z.ZodType>)[cursor.field];
+      if (cursor.field !== field || cursor.direction !== direction || !valueSchema?.safeParse(cursor.value).success) {
+        ctx.addIssue({ code: "custom", path: ["cursor"], message: `must be a nextCursor returned by ${spec.key}.infinite with the same sort` });
+      }
+    });
   const infiniteInput = infiniteObject.default({ limit: 20 } as never);
   /** `nextCursor` is null after the last page. */
   const infinitePage = z.object({ items: z.array(entity), nextCursor: z.string().nullable() });
@@ -249,6 +337,8 @@ export function resourceContract<TKey extends string, TName extends string, TCre
     key: spec.key,
     name: spec.name,
     entityKey,
+    /** What list and infinite may be sorted by: createdAt, updatedAt and the declared sortable fields. */
+    sortFields: sortFields as readonly string[],
   };
 }
 
@@ -256,9 +346,14 @@ export function resourceContract<TKey extends string, TName extends string, TCre
 export interface ResourceContract {
   entity: z.ZodObject;
   createInput: z.ZodType<Record<string, unknown>>;
-  listInput: z.ZodType<{ page: number; limit: number; search?: string | undefined }>;
+  listInput: z.ZodType<{ page: number; limit: number; search?: string | undefined; sort?: { field: string; direction: SortDirection } | undefined }>;
   page: z.ZodType<{ data: unknown[]; pagination: Pagination }>;
-  infiniteInput: z.ZodType<{ cursor?: KeysetCursor | null | undefined; limit: number; search?: string | undefined }>;
+  infiniteInput: z.ZodType<{
+    cursor?: KeysetCursor | null | undefined;
+    limit: number;
+    search?: string | undefined;
+    sort?: { field: string; direction: SortDirection } | undefined;
+  }>;
   infinitePage: z.ZodType<{ items: unknown[]; nextCursor: string | null }>;
   byIdInput: z.ZodType<{ id: string }>;
   updateInput: z.ZodType<{ id: string; expectedUpdatedAt?: string | undefined; data: Record<string, unknown> }>;
@@ -273,4 +368,5 @@ export interface ResourceContract {
   key: string;
   name: string;
   entityKey: string;
+  sortFields: readonly string[];
 }

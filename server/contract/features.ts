@@ -15,6 +15,7 @@ export const featureContract = resourceContract({
   },
   output: { name: z.string(), description: z.string().nullable(), status: FeatureStatus },
   filters: { status: FeatureStatus },
+  sortable: ["name"],
 });
 
 /** A feature as it travels on the wire. Timestamps are ISO-8601 strings (plain JSON, no transformer). */

@@ -30,6 +30,20 @@ export interface ResolvedStorage extends ResourceStorage {
   enumTypes: Record<string, string>;
 }
 
+/** What deleting a referenced row does while live rows refer to it. */
+export type OnDelete = "restrict" | "cascade";
+
+/** A field that holds the id of a row of another registered resource (`projectId` -> `projects`). */
+export interface ReferenceDeclaration {
+  /** The key of the resource it refers to, as the list of resources files it (`projects`). */
+  to: string;
+  /**
+   * `restrict` (the default): deleting the referenced row is refused (CONFLICT) while live rows refer to
+   * it. `cascade`: its soft delete soft-deletes them too, in the same transaction, each with its event.
+   */
+  onDelete?: OnDelete;
+}
+
 export interface ResourceDefinition<TKey extends string = string, TContract extends ResourceContract = ResourceContract> {
   /** The router and services key, camelCase plural: `features`, `apiKeys` (declared by the contract). */
   key: TKey;
@@ -41,15 +55,33 @@ export interface ResourceDefinition<TKey extends string = string, TContract exte
   restPath: string;
   contract: TContract;
   storage: ResourceStorage;
-  /** A valid create input: the tests that walk every resource create one per organization with it. */
-  example: z.input<TContract["createInput"]>;
+  /** Its reference fields, each with the resource it refers to and what that one's delete does. */
+  references: Readonly<Record<string, Required<ReferenceDeclaration>>>;
+  /** Keys among the organization's live rows: each a list of fields no two live rows share. */
+  unique: readonly (readonly string[])[];
+  /**
+   * A valid create input but for its reference fields: the tests that walk every resource create one per
+   * organization with it, each reference filled with a row of the resource it refers to.
+   */
+  example: Readonly<Record<string, unknown>>;
 }
 
-export interface ResourceDeclaration<TContract extends ResourceContract> {
+type FieldOf<TContract extends ResourceContract> = keyof z.output<TContract["entity"]> & string;
+
+export interface ResourceDeclaration<TContract extends ResourceContract, TRefs extends string = never> {
   contract: TContract;
   /** The field `search` matches: one of the entity's text fields. */
-  searchField: keyof z.output<TContract["entity"]> & string;
-  example: z.input<TContract["createInput"]>;
+  searchField: FieldOf<TContract>;
+  /** Its reference fields: `{ projectId: { to: "projects", onDelete: "cascade" } }`. Each is a field of the contract. */
+  references?: Record<TRefs, ReferenceDeclaration>;
+  /**
+   * Keys among the organization's live rows (`[["key"], ["projectId", "name"]]`): a create or update that
+   * would give two live rows the same values is CONFLICT; a soft-deleted row frees its key. Each needs its
+   * partial unique index in the schema (`<table>_org_<columns>_live_key`).
+   */
+  unique?: readonly (readonly FieldOf<TContract>[])[];
+  /** A valid create input without the reference fields (the tests fill those with rows they create). */
+  example: Omit<z.input<TContract["createInput"]>, TRefs>;
 }
 
 /** The snake_case column of a camelCase field: `createdById` -> `created_by_id`. */
@@ -61,14 +93,25 @@ export function columnOf(field: string): string {
  * Declares a resource; the literal types of key and contract are kept for the router and the client.
  * The name must be a Prisma model of an org-owned table: the compiler refuses any other.
  */
-export function defineResource<TContract extends ResourceContract & { name: OwnedModel }>(
-  declaration: ResourceDeclaration<TContract>,
+export function defineResource<TContract extends ResourceContract & { name: OwnedModel }, TRefs extends FieldOf<TContract> = never>(
+  declaration: ResourceDeclaration<TContract, TRefs>,
 ): ResourceDefinition<TContract["key"], TContract> {
   const { contract, searchField, example } = declaration;
   const key: TContract["key"] = contract.key;
   if (!/^[a-z][A-Za-z0-9]*$/.test(key)) throw new Error(`resource key ${JSON.stringify(key)}: must be camelCase (features, apiKeys)`);
   if (!/^[A-Z][A-Za-z0-9]*$/.test(contract.name)) throw new Error(`resource ${key}: its name ${JSON.stringify(contract.name)} must be PascalCase (Feature)`);
   if (!(searchField in contract.entity.shape)) throw new Error(`resource ${key}: its search field ${searchField} is not a field of its entity`);
+  const references = Object.fromEntries(
+    Object.entries<ReferenceDeclaration>(declaration.references ?? ({})).map(([field, reference]) => {
+      if (!field.endsWith("Id") || !(field in contract.entity.shape)) throw new Error(`resource ${key}: the reference ${field} must be a field of its entity whose name ends in Id`);
+      return [field, { to: reference.to, onDelete: reference.onDelete ?? "restrict" }];
+    }),
+  );
+  const unique = (declaration.unique ?? []).map((fields) => {
+    const unknown = fields.find((field) => !(field in contract.entity.shape));
+    if (fields.length === 0 || unknown !== undefined) throw new Error(`resource ${key}: the unique key [${fields.join(", ")}] must name fields of its entity`);
+    return [...fields];
+  });
   return {
     key,
     name: contract.name,
@@ -76,7 +119,9 @@ export function defineResource<TContract extends ResourceContract & { name: Owne
     restPath: columnOf(key).replace(/_/g, "-"),
     contract,
     storage: { model: contract.name, table: columnOf(key), searchField },
-    example,
+    references,
+    unique,
+    example: example,
   };
 }
 

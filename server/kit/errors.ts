@@ -5,12 +5,24 @@
  */
 
 /** What a domain error is, for a client's code: `error.data.reason` on tRPC. */
-export type DomainReason = "NOT_FOUND" | "CONFLICT" | "EVENTS_EXPIRED" | "TOO_MANY_SUBSCRIPTIONS" | "SHUTTING_DOWN" | "TOKEN_EXPIRED";
+export type DomainReason =
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "UNIQUE_VIOLATION"
+  | "REFERENCED"
+  | "INVALID_REFERENCE"
+  | "EVENTS_EXPIRED"
+  | "TOO_MANY_SUBSCRIPTIONS"
+  | "SHUTTING_DOWN"
+  | "TOKEN_EXPIRED";
 
 /** The API status each reason is answered with (tRPC's code names; REST answers their HTTP status). */
 export const STATUS_OF = {
   NOT_FOUND: "NOT_FOUND",
   CONFLICT: "CONFLICT",
+  UNIQUE_VIOLATION: "CONFLICT",
+  REFERENCED: "CONFLICT",
+  INVALID_REFERENCE: "BAD_REQUEST",
   EVENTS_EXPIRED: "PRECONDITION_FAILED",
   TOO_MANY_SUBSCRIPTIONS: "TOO_MANY_REQUESTS",
   SHUTTING_DOWN: "SERVICE_UNAVAILABLE",
@@ -40,5 +52,49 @@ export class ConflictError extends DomainError {
   override name = "ConflictError";
   constructor(message: string) {
     super("CONFLICT", message);
+  }
+}
+
+/** A create or update would give two live rows of the organization the same values of a unique key. */
+export class UniqueViolationError extends DomainError {
+  override name = "UniqueViolationError";
+  constructor(
+    /** The resource's name (`Project`). */
+    readonly what: string,
+    /** The key's fields, as the contract names them (`["projectId", "key"]`). */
+    readonly fields: readonly string[],
+  ) {
+    super("UNIQUE_VIOLATION", UniqueViolationError.messageOf(what, fields));
+  }
+
+  /** "Project with the same key exists already", the fields spelled by `spell` (REST: snake_case). */
+  static messageOf(what: string, fields: readonly string[], spell: (field: string) => string = (field) => field): string {
+    const names = fields.map(spell);
+    const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+    return `${what} with the same ${list} exists already`;
+  }
+}
+
+/** The row cannot be deleted: live rows of another resource refer to it (their reference is `restrict`). */
+export class ReferencedError extends DomainError {
+  override name = "ReferencedError";
+  constructor(what: string, referrers: string) {
+    super("REFERENCED", `${what} has live ${referrers}`);
+  }
+}
+
+/**
+ * A reference names no live row of the caller's organization: unknown, soft-deleted and another
+ * organization's are the same answer (no existence oracle). Bad input on the field: `path` is where the
+ * field is in the procedure's input (`["projectId"]`, `["data", "projectId"]` in an update).
+ */
+export class InvalidReferenceError extends DomainError {
+  override name = "InvalidReferenceError";
+  constructor(
+    readonly field: string,
+    readonly path: readonly string[],
+    target: string,
+  ) {
+    super("INVALID_REFERENCE", `must be the id of a ${target} of your organization`);
   }
 }

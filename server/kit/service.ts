@@ -3,19 +3,28 @@
  * delete, and the change history. Written once; each query goes through the caller's `ScopedModel`, so a
  * row of another organization, a deleted one and an unknown id are the same NotFoundError. Every write
  * runs in one transaction with its change event (./change-log.ts).
+ *
+ * References between resources (a definition's `references`) are kept here too: a write's reference must
+ * name a live row of the caller's organization (the database's composite foreign key makes another
+ * organization's impossible even to hand-written SQL; a soft-deleted row only this check refuses), and a
+ * delete refuses (`restrict`) or soft-deletes (`cascade`) the live rows that refer to the row. Every write
+ * that involves a reference takes the organization's lock before its first read, as a delete does, so a
+ * child's create and its parent's delete run one after the other: no live row ever refers to a deleted one.
  */
 import type { TrackedEnvelope } from "@trpc/server";
 import type { ChangeEvent, Pagination, ResourceContract } from "../contract/common.js";
+import { Prisma } from "../generated/prisma/client.js";
 import { changedFields, createChangeFeedReader, createChangeLog } from "./change-log.js";
 import type { ChangeHub } from "./change-hub.js";
 import { changeStream } from "./change-stream.js";
 import type { ChangeNoticeOf, ChangeStreamOptions } from "./change-stream.js";
-import { resolveStorage } from "./define.js";
-import type { CreateInputOf, EntityOf, InfiniteParamsOf, ListParamsOf, ResourceDefinition, UpdateDataOf } from "./define.js";
-import { ConflictError, NotFoundError } from "./errors.js";
+import { columnOf, resolveStorage } from "./define.js";
+import type { CreateInputOf, EntityOf, InfiniteParamsOf, ListParamsOf, OnDelete, ResolvedStorage, ResourceDefinition, UpdateDataOf } from "./define.js";
+import { ConflictError, InvalidReferenceError, NotFoundError, ReferencedError, UniqueViolationError } from "./errors.js";
 import { createListing } from "./listing.js";
 import type { Actor, OrgData, Row } from "./scope.js";
 import { wireOf } from "./wire.js";
+import type { Wire } from "./wire.js";
 
 export interface ResourceService<C extends ResourceContract> {
   create(actor: Actor, input: CreateInputOf<C>): Promise<EntityOf<C>>;
@@ -50,41 +59,162 @@ export type AnyResourceServices = Readonly<Record<string, ResourceService<Resour
 /** The resource services of a list of definitions, by key: what the tRPC procedures and REST routes call. */
 export type ResourceServices<D extends Record<string, ResourceDefinition>> = { [K in keyof D]: ResourceService<D[K]["contract"]> };
 
-/**
- * One service per definition, each checked against Prisma's data model first (`resolveStorage`): a
- * definition whose model, table or columns the schema does not have stops the start here.
- */
-export function createResourceServices<D extends Record<string, ResourceDefinition>>(definitions: D, data: OrgData, live: LiveOptions): ResourceServices<D> {
-  return Object.fromEntries(
-    Object.entries(definitions).map(([key, definition]) => {
-      if (definition.key !== key) throw new Error(`the list of resources has ${definition.key} under the key ${key}: list each under its own key`);
-      return [key, createResourceService(definition, data, live)];
-    }),
-  ) as ResourceServices<D>;
+/** What the services of one list know of each resource: its storage, its wire, and who refers to it. */
+interface Resolved {
+  definition: ResourceDefinition;
+  storage: ResolvedStorage;
+  wire: Wire<Row>;
+  /** The reference fields of other resources (or its own) that name its rows, with what its delete does to them. */
+  referrers: { key: string; field: string; onDelete: OnDelete }[];
 }
 
+/** How a key reads in a message: `flagStates` -> `flag states`. */
+const wordsOf = (key: string) => key.replace(/[A-Z]/g, (letter) => ` ${letter.toLowerCase()}`);
+
+/**
+ * One service per definition, each checked against Prisma's data model first (`resolveStorage`): a
+ * definition whose model, table or columns the schema does not have, or whose reference names a resource
+ * the list does not have, stops the start here.
+ */
+export function createResourceServices<D extends Record<string, ResourceDefinition>>(definitions: D, data: OrgData, live: LiveOptions): ResourceServices<D> {
+  const resolved = new Map<string, Resolved>();
+  for (const [key, definition] of Object.entries(definitions)) {
+    if (definition.key !== key) throw new Error(`the list of resources has ${definition.key} under the key ${key}: list each under its own key`);
+    resolved.set(key, { definition, storage: resolveStorage(definition, data.dataModel), wire: wireOf<Row>(definition.contract.entity), referrers: [] });
+  }
+  for (const [key, { definition }] of resolved) {
+    for (const [field, reference] of Object.entries(definition.references)) {
+      const target = resolved.get(reference.to);
+      if (!target) throw new Error(`resource ${key}: its reference ${field} refers to ${reference.to}, which is not in the list of resources`);
+      target.referrers.push({ key, field, onDelete: reference.onDelete });
+    }
+  }
+  const graph = createGraph(resolved);
+  return Object.fromEntries([...resolved.keys()].map((key) => [key, createService(key, graph, data, live)])) as ResourceServices<D>;
+}
+
+/** The resources of one list, and the writes that span several of them (references, cascades). */
+interface Graph {
+  get(key: string): Resolved;
+  /** Throws InvalidReferenceError unless each reference given in `values` names a live row of the actor's organization. */
+  checkReferences(tx: OrgData, actor: Actor, key: string, values: Row, path: readonly string[]): Promise<void>;
+  /**
+   * Soft-deletes `rows` of resource `key` (live, selected with its wire columns) with an event each: refused
+   * with ReferencedError while a `restrict` referrer has live rows naming them; a `cascade` referrer's live
+   * rows are removed the same way, in the same transaction.
+   */
+  remove(tx: OrgData, actor: Actor, key: string, rows: Row[]): Promise<void>;
+}
+
+const changeLogOf = (on: OrgData, actor: Actor, resource: string) => createChangeLog(on.events(actor.organizationId), resource, actor.sub);
+
+function createGraph(resolved: Map<string, Resolved>): Graph {
+  const get = (key: string): Resolved => {
+    const found = resolved.get(key);
+    if (!found) throw new Error(`no resource ${key} in this list`);
+    return found;
+  };
+  const scopedOf = (tx: OrgData, actor: Actor, { storage }: Resolved) => tx.scoped(storage.model, storage.table, actor);
+  const graph: Graph = {
+    get,
+    async checkReferences(tx, actor, key, values, path) {
+      for (const [field, reference] of Object.entries(get(key).definition.references)) {
+        const id = values[field];
+        if (id === undefined || id === null) continue;
+        const target = get(reference.to);
+        const found = await scopedOf(tx, actor, target).findFirst({ where: { id }, select: { id: true } });
+        if (!found) throw new InvalidReferenceError(field, [...path, field], target.definition.name);
+      }
+    },
+    async remove(tx, actor, key, rows) {
+      const self = get(key);
+      const ids = rows.map((row) => row.id as string);
+      for (const referrer of self.referrers.filter((r) => r.onDelete === "restrict")) {
+        const live = await scopedOf(tx, actor, get(referrer.key)).findFirst({ where: { [referrer.field]: { in: ids } }, select: { id: true } });
+        if (live) throw new ReferencedError(self.definition.name, wordsOf(referrer.key));
+      }
+      await scopedOf(tx, actor, self).softDeleteMany({ where: { id: { in: ids } } });
+      const log = changeLogOf(tx, actor, key);
+      const deletedAt = new Date().toISOString();
+      for (const row of rows) {
+        await log.record({ entityId: row.id as string, type: "deleted", changes: { deletedAt: { before: null, after: deletedAt } }, entity: self.wire.toWire(row) });
+      }
+      for (const referrer of self.referrers.filter((r) => r.onDelete === "cascade")) {
+        const child = get(referrer.key);
+        const children = await scopedOf(tx, actor, child).findMany({ where: { [referrer.field]: { in: ids } }, select: child.wire.columns });
+        if (children.length > 0) await graph.remove(tx, actor, referrer.key, children);
+      }
+    },
+  };
+  return graph;
+}
+
+/**
+ * The unique key a Prisma unique-constraint error (P2002) broke, by the constraint's name or columns, as
+ * the database driver reports them; undefined when the error is another one.
+ */
+function brokenKeyOf(error: unknown, resource: Resolved): readonly string[] | undefined {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== "P2002") return undefined;
+  const { unique, key } = resource.definition;
+  const meta = error.meta as { target?: unknown; driverAdapterError?: { cause?: { constraint?: { index?: string; fields?: string[] } } } } | undefined;
+  const constraint = meta?.driverAdapterError?.cause?.constraint;
+  const byName = unique.find((fields) => constraint?.index === uniqueIndexName(resource.storage.table, fields));
+  if (byName) return byName;
+  const columns = constraint?.fields ?? (Array.isArray(meta?.target) ? (meta.target as string[]) : undefined);
+  const named = columns?.map((column) => column.replace(/^"|"$/g, "")).filter((column) => column !== "organization_id" && column !== "organizationId");
+  const byColumns = named && unique.find((fields) => fields.length === named.length && fields.every((field) => named.includes(field) || named.includes(columnOf(field))));
+  if (byColumns) return byColumns;
+  if (unique.length === 1) return unique[0];
+  throw new Error(`resource ${key}: a unique constraint was broken that its definition does not declare (${error.message})`);
+}
+
+/** The name of a unique key's partial index: `projects_org_key_live_key`. */
+export function uniqueIndexName(table: string, fields: readonly string[]): string {
+  return `${table}_org_${fields.map(columnOf).join("_")}_live_key`;
+}
+
+/**
+ * The service of one resource; kept for tests that build one from a single definition (no references).
+ */
 export function createResourceService<C extends ResourceContract>(resource: ResourceDefinition<string, C>, data: OrgData, live: LiveOptions): ResourceService<C> {
+  return createResourceServices({ [resource.key]: resource }, data, live)[resource.key] as ResourceService<C>;
+}
+
+function createService<C extends ResourceContract>(key: string, graph: Graph, data: OrgData, live: LiveOptions): ResourceService<C> {
+  const self = graph.get(key);
+  const resource = self.definition;
   const { name } = resource;
-  const storage = resolveStorage(resource, data.dataModel);
-  const wire = wireOf<EntityOf<C>>(resource.contract.entity);
-  const listing = createListing(storage, wire);
+  const { storage } = self;
+  const wire = self.wire as unknown as Wire<EntityOf<C>>;
+  const listing = createListing(storage, wire, resource.contract.entity);
   const scoped = (actor: Actor) => data.scoped(storage.model, storage.table, actor);
+  const hasReferences = Object.keys(resource.references).length > 0;
   /**
    * The write's transaction: `work` with its scope and change log. A write that reads the row first
-   * (update, delete) takes the organization's lock before that read; a create needs it only from its
-   * event on, which `log.record` takes.
+   * (update, delete) or checks a reference takes the organization's lock before that read; a create
+   * without references needs it only from its event on, which `log.record` takes. A unique key broken
+   * by the write is a UniqueViolationError naming the key's fields.
    */
-  const changeLog = (on: OrgData, actor: Actor) => createChangeLog(on.events(actor.organizationId), resource.key, actor.sub);
-  const write = <T>(actor: Actor, lockFirst: boolean, work: (tx: { scope: ReturnType<typeof scoped>; log: ReturnType<typeof changeLog> }) => Promise<T>) =>
-    data.transaction(async (tx) => {
-      const log = changeLog(tx, actor);
-      if (lockFirst) await log.lockOrganization();
-      return work({ scope: tx.scoped(storage.model, storage.table, actor), log });
-    });
+  const write = <T>(
+    actor: Actor,
+    lockFirst: boolean,
+    work: (tx: { on: OrgData; scope: ReturnType<typeof scoped>; log: ReturnType<typeof changeLogOf> }) => Promise<T>,
+  ) =>
+    data
+      .transaction(async (tx) => {
+        const log = changeLogOf(tx, actor, resource.key);
+        if (lockFirst) await log.lockOrganization();
+        return work({ on: tx, scope: tx.scoped(storage.model, storage.table, actor), log });
+      })
+      .catch((error: unknown) => {
+        const broken = brokenKeyOf(error, self);
+        throw broken ? new UniqueViolationError(name, broken) : error;
+      });
 
   return {
     create: (actor, input) =>
-      write(actor, false, async ({ scope, log }) => {
+      write(actor, hasReferences, async ({ on, scope, log }) => {
+        await graph.checkReferences(on, actor, key, input, []);
         const entity = wire.toWire(await scope.create({ data: input, select: wire.columns }));
         const after = entity as Row;
         await log.record({ entityId: after.id as string, type: "created", changes: changedFields(null, after), entity: after });
@@ -102,10 +232,11 @@ export function createResourceService<C extends ResourceContract>(resource: Reso
     },
 
     update: (actor, id, changes, expectedUpdatedAt) =>
-      write(actor, true, async ({ scope, log }) => {
+      write(actor, true, async ({ on, scope, log }) => {
         // Read under the organization's lock: no other write of it can land between this read and the update.
         const current = await scope.findFirst({ where: { id }, select: wire.columns });
         if (!current) throw new NotFoundError(name);
+        await graph.checkReferences(on, actor, key, changes, ["data"]);
         const [row] = await scope.updateManyAndReturn({
           where: { id, ...(expectedUpdatedAt && { updatedAt: new Date(expectedUpdatedAt) }) },
           data: changes,
@@ -119,18 +250,16 @@ export function createResourceService<C extends ResourceContract>(resource: Reso
       }),
 
     softDelete: (actor, id) =>
-      write(actor, true, async ({ scope, log }) => {
+      write(actor, true, async ({ on, scope }) => {
         const current = await scope.findFirst({ where: { id }, select: wire.columns });
         if (!current) throw new NotFoundError(name);
-        await scope.softDeleteMany({ where: { id } });
-        const deletedAt = new Date().toISOString();
-        await log.record({ entityId: id, type: "deleted", changes: { deletedAt: { before: null, after: deletedAt } }, entity: wire.toWire(current) });
+        await graph.remove(on, actor, key, [current]);
         return { id };
       }),
 
     async history(actor, { id, cursor, limit }) {
       if (!(await scoped(actor).existsIncludingDeleted({ where: { id } }))) throw new NotFoundError(name);
-      return changeLog(data, actor).history(id, cursor, limit);
+      return changeLogOf(data, actor, resource.key).history(id, cursor, limit);
     },
 
     onChange: (actor, input, request) =>

@@ -7,8 +7,8 @@ export interface Wire<TEntity> {
   columns: Record<string, true>;
   /** A selected row as the entity: timestamps become ISO-8601 strings. */
   toWire: (row: Row) => TEntity;
-  /** The keyset position of a selected row. */
-  keysetOf: (row: Row) => { createdAt: string; id: string };
+  /** The keyset position of a selected row in an order by `field`: its wire value of that field, and its id. */
+  keysetOf: (row: Row, field: string) => { value: string | number | boolean; id: string };
 }
 
 const toJson = (value: unknown) => (value instanceof Date ? value.toISOString() : value);
@@ -19,6 +19,6 @@ export function wireOf<TEntity>(entity: z.ZodObject): Wire<TEntity> {
     columns: Object.fromEntries(fields.map((field) => [field, true as const])),
     // The procedures' `.output()` validates the result against the same entity schema.
     toWire: (row) => Object.fromEntries(fields.map((field) => [field, toJson(row[field])])) as TEntity,
-    keysetOf: (row) => ({ createdAt: (row.createdAt as Date).toISOString(), id: row.id as string }),
+    keysetOf: (row, field) => ({ value: toJson(row[field]) as string | number | boolean, id: row.id as string }),
   };
 }

@@ -6,20 +6,27 @@ import { ZodError } from "zod";
 import { admit } from "../auth/authenticator.js";
 import { InvalidTokenError } from "../auth/token.js";
 import type { FieldErrors } from "../contract/index.js";
-import { DomainError } from "../kit/errors.js";
+import { DomainError, InvalidReferenceError, UniqueViolationError } from "../kit/errors.js";
 import { observeProcedure } from "../observability/procedure.js";
 import type { Logger } from "../logger.js";
 import type { Context } from "./context.js";
 import { mapErrorsOf, toTRPCError } from "./errors.js";
 
-/** Per-field messages keyed by the dotted input path (`"data.name"`); the input itself under `""`. */
+/**
+ * Per-field messages keyed by the dotted input path (`"data.name"`); the input itself under `""`. An
+ * unknown key is reported under its own path (`"projectId"`: "Unrecognized key"), never as the object's.
+ */
 function fieldErrorsOf(error: ZodError): FieldErrors {
-  const fields: FieldErrors = {};
+  // A Map, not an object: an input key may be `__proto__`.
+  const fields = new Map<string, string[]>();
   for (const issue of error.issues) {
-    const key = issue.path.map(String).join(".");
-    (fields[key] ??= []).push(issue.message);
+    const paths = issue.code === "unrecognized_keys" ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
+    for (const path of paths) {
+      const key = path.map(String).join(".");
+      fields.set(key, [...(fields.get(key) ?? []), issue.message]);
+    }
   }
-  return fields;
+  return Object.fromEntries(fields);
 }
 
 /**
@@ -53,7 +60,12 @@ const t = initTRPC.context<Context>().create({
   // Plain JSON on the wire (no transformer): curl and non-TypeScript clients can call every procedure.
   errorFormatter({ shape, error, ctx }) {
     const production = ctx?.config.nodeEnv === "production";
-    const fieldErrors = error.code === "BAD_REQUEST" && error.cause instanceof ZodError ? fieldErrorsOf(error.cause) : undefined;
+    const fieldErrors =
+      error.code === "BAD_REQUEST" && error.cause instanceof ZodError
+        ? fieldErrorsOf(error.cause)
+        : error.cause instanceof InvalidReferenceError
+          ? { [error.cause.path.join(".")]: [error.cause.message] }
+          : undefined;
     const hidden = production && error.code === "INTERNAL_SERVER_ERROR";
     return {
       ...shape,
@@ -66,6 +78,8 @@ const t = initTRPC.context<Context>().create({
         ...(fieldErrors && { fieldErrors }),
         // The kit's machine-readable reason (EVENTS_EXPIRED, TOO_MANY_SUBSCRIPTIONS, ...): server/kit/errors.ts.
         ...(error.cause instanceof DomainError && { reason: error.cause.reason }),
+        // The fields of the unique key a write would have broken.
+        ...(error.cause instanceof UniqueViolationError && { fields: error.cause.fields }),
         ...(!production && error.code === "INTERNAL_SERVER_ERROR" && shape.data.stack && { stack: shape.data.stack }),
       },
     };

@@ -44,7 +44,7 @@ describe.each(everyResource)("%s", (key, resource) => {
     expect((await theirs.infinite()).items).toEqual([]);
     // B owns a row too, so its list and infinite are not trivially empty.
     const [own] = await t.seed(key, b, 1);
-    const searchText = String(resource.example[resource.storage.searchField as keyof typeof resource.example]);
+    const searchText = String(resource.example[resource.storage.searchField]);
 
     expect(await codeOf(theirs.byId({ id: row.id }))).toBe("NOT_FOUND");
     expect(await codeOf(theirs.update({ id: row.id, data: resource.example }))).toBe("NOT_FOUND");
