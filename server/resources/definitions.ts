@@ -5,9 +5,15 @@
  * object; `npm run generate -- resource ...` adds its line here.
  */
 import { features } from "./features/definition.js";
+import { projects } from "./projects/definition.js";
+import { environments } from "./environments/definition.js";
+import { flagStates } from "./flagStates/definition.js";
 
 export const definitions = {
   features,
+  projects,
+  environments,
+  flagStates,
 } as const;
 
 export type Definitions = typeof definitions;

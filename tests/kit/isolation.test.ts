@@ -6,7 +6,7 @@
  * isolation: a resource cannot ship without passing this.
  */
 import { describe, expect, it } from "vitest";
-import { everyResource, rejection, resourceApi, useTestApp } from "../support/fixtures.js";
+import { everyResource, exampleOf, rejection, resourceApi, useTestApp } from "../support/fixtures.js";
 import type { Entity, LooseResourceApi } from "../support/fixtures.js";
 import { subscribeToChanges, summaryOf } from "../support/live.js";
 
@@ -30,7 +30,7 @@ async function walk(api: LooseResourceApi, input: Record<string, unknown>): Prom
 describe.each(everyResource)("%s", (key, resource) => {
   const searchField = resource.storage.searchField;
   /** The resource's example with `text` in its search field. */
-  const withText = (text: string) => ({ ...resource.example, [searchField]: text });
+  const withText = (text: string) => ({ ...exampleOf(key), [searchField]: text });
 
   it("a row of organization A is invisible to organization B on every procedure", async () => {
     const a = t.newOrg("alice");

@@ -44,10 +44,69 @@ export interface LooseResourceApi {
 
 export type Caller = ReturnType<typeof callerFor>;
 
-/** `caller[key]` without the per-resource types. */
+/**
+ * `caller[key]` without the per-resource types. Its `create` fills each required reference the input
+ * leaves out (the key absent, not set to undefined) with a row of the resource it refers to, made in the
+ * caller's organization (one per caller and resource): tests that walk every resource create rows of a
+ * child as they would of a parent. A test of references passes them itself.
+ */
 export function resourceApi(caller: Caller, key: ResourceKey): LooseResourceApi {
   const routers: Record<string, unknown> = caller;
-  return routers[key] as LooseResourceApi;
+  const api = routers[key] as LooseResourceApi;
+  if (Object.keys(definitions[key].references).length === 0) return api;
+  return {
+    list: (input) => api.list(input),
+    infinite: (input) => api.infinite(input),
+    byId: (input) => api.byId(input),
+    update: (input) => api.update(input),
+    delete: (input) => api.delete(input),
+    history: (input) => api.history(input),
+    create: async (input) => api.create(await withReferences(caller, key, input as Record<string, unknown>)),
+  };
+}
+
+/** The parent rows `withReferences` made, per caller and resource. */
+const parentsOf = new WeakMap<Caller, Map<string, Promise<string>>>();
+
+/**
+ * A create input of `key` from its example, with every text or number field of a unique key made unique
+ * (a random suffix, a random number): tests may make many rows of one organization from it.
+ */
+export function exampleOf(key: ResourceKey): Record<string, unknown> {
+  const { example, unique } = definitions[key];
+  const input: Record<string, unknown> = { ...example };
+  for (const field of new Set(unique.flat())) {
+    const value = input[field];
+    if (typeof value === "string") input[field] = `${value} ${randomUUID().slice(0, 8)}`;
+    else if (typeof value === "number") input[field] = Math.floor(Math.random() * 1_000_000_000);
+  }
+  return input;
+}
+
+/** `input` with each required reference it leaves out (absent key) set to a row made for the purpose in the caller's organization. */
+export async function withReferences(caller: Caller, key: ResourceKey, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const filled = { ...input };
+  for (const [field, reference] of Object.entries(definitions[key].references)) {
+    if (field in filled || isOptional(key, field)) continue;
+    let made = parentsOf.get(caller);
+    if (!made) parentsOf.set(caller, (made = new Map()));
+    const target = reference.to as ResourceKey;
+    let parent = made.get(target);
+    if (!parent) {
+      parent = resourceApi(caller, target)
+        .create(exampleOf(target))
+        .then((row) => row.id);
+      made.set(target, parent);
+    }
+    filled[field] = await parent;
+  }
+  return filled;
+}
+
+/** Whether a create may leave the field out. */
+function isOptional(key: ResourceKey, field: string): boolean {
+  const schema = (definitions[key].contract.createInput as unknown as { shape: Record<string, { safeParse(value: unknown): { success: boolean } }> }).shape[field];
+  return schema?.safeParse(undefined).success ?? false;
 }
 
 export interface TestOrg {
@@ -105,7 +164,10 @@ export function useTestApp(options: { config?: Config; server?: boolean; log?: L
       const current = ready(deps, "deps");
       return { org, sub, token, actor: { sub, organizationId: org }, api: callerFor(current, token), as: (other) => callerFor(current, tokenFor(other, org)) };
     },
-    /** Creates `count` rows of resource `key` for `owner` through its service; `input(i)` defaults to the resource's example. */
+    /**
+     * Creates `count` rows of resource `key` for `owner` through its service; `input(i)` defaults to the
+     * resource's example (`exampleOf`). Required references left out are filled (`withReferences`).
+     */
     async seed(key: ResourceKey, owner: TestOrg, count: number, input?: (i: number) => Record<string, unknown>): Promise<Entity[]> {
       const current = ready(deps, "deps");
       await current.organizations.ensure(owner.org);
@@ -113,7 +175,7 @@ export function useTestApp(options: { config?: Config; server?: boolean; log?: L
       const rows: Entity[] = [];
       for (let i = 0; i < count; i++) {
         // Parsed by the contract, as a procedure would, so seeds obey the same rules.
-        const parsed: unknown = definitions[key].contract.createInput.parse(input ? input(i) : definitions[key].example);
+        const parsed: unknown = definitions[key].contract.createInput.parse(await withReferences(owner.api, key, input ? input(i) : exampleOf(key)));
         rows.push(await service.create(owner.actor, parsed));
       }
       return rows;

@@ -15,7 +15,7 @@ import { columnOf } from "../../server/kit/define.js";
 import { EXACT_COUNT_LIMIT } from "../../server/kit/listing.js";
 import { Prisma } from "../../server/generated/prisma/client.js";
 import { callerFor } from "./app.js";
-import { rejection, resourceApi, useTestApp } from "./fixtures.js";
+import { rejection, resourceApi, useTestApp, withReferences } from "./fixtures.js";
 import type { Caller, Entity, TestOrg } from "./fixtures.js";
 import type { ChangeEvent } from "../../server/contract/common.js";
 
@@ -62,7 +62,11 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
    * created_at and updated_at at 2026-01-01 plus one second per `sameInstant` rows (ties that only the id
    * breaks), and the first filter's second value on every `offEvery`-th row, its first value on the others.
    */
+  const uniqueColumns = new Set(resource.unique.flat().map(columnOf));
+  let seedBatches = 0;
   async function seedMany(owner: TestOrg, count: number, options: { prefix?: string; sameInstant?: number; offEvery?: number } = {}) {
+    // Numbers of unique keys: each batch of copies counts from its own million.
+    const offset = ++seedBatches * 1_000_000;
     const { prefix = "Seeded", sameInstant = 1, offEvery = 0 } = options;
     const prisma = t.deps.db.prisma;
     const table = sqlIdentifier(resource.storage.table);
@@ -74,6 +78,12 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
       if (column === "id") return Prisma.sql`gen_random_uuid()`;
       if (column === columnOf(searchField)) return Prisma.sql`${prefix} || ' ' || s.i`;
       if (column === "created_at" || column === "updated_at") return Prisma.sql`t.ts`;
+      // Every copy keeps the resource's unique keys: each of their fields that can vary does.
+      if (uniqueColumns.has(column)) {
+        if (type === "varchar" || type === "text") return Prisma.sql`template.${sqlIdentifier(column)} || ' ' || ${prefix} || s.i`;
+        if (type === "int4" || type === "int8" || type === "float8" || type === "numeric") return Prisma.sql`s.i + ${offset}::int`;
+        if (type === "timestamptz") return Prisma.sql`timestamptz '2026-01-01' + (s.i + ${offset}::int) * interval '1 millisecond'`;
+      }
       if (filter && column === columnOf(filter)) {
         // The column's own type (an enum's is PascalCase: `FeatureStatus`), as information_schema names it.
         if (!/^\w+$/.test(type)) throw new Error(`unexpected column type ${type}`);
@@ -109,11 +119,13 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
   const newestFirst = (a: Entity, b: Entity) => b.createdAt.localeCompare(a.createdAt) || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0);
 
   /** Posts a mutation over HTTP and returns the error's `fieldErrors`. */
-  async function fieldErrorsOver(token: string, procedure: string, input: unknown): Promise<Record<string, string[]>> {
+  async function fieldErrorsOver(token: string, procedure: string, input: Record<string, unknown>): Promise<Record<string, string[]>> {
+    // A create's required references it leaves out are filled (`withReferences`), as `resourceApi` does.
+    const sent = procedure === "create" ? await withReferences(callerFor(t.deps, token), key, input) : input;
     const res = await fetch(`${t.server.url}/trpc/${key}.${procedure}`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify(input),
+      body: JSON.stringify(sent),
     });
     const body = (await res.json()) as { error?: { data?: { code?: string; fieldErrors?: Record<string, string[]> } } };
     expect(res.status).toBe(400);
@@ -146,7 +158,8 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
     it.each(spec.required)("refuses a create without %s, naming the field", async (field) => {
       const { token } = t.newOrg();
       const input = spec.sample(3);
-      delete input[field];
+      // Present but undefined: left out on the wire, and not filled in as a missing reference would be.
+      input[field] = undefined;
       expect(Object.keys(await fieldErrorsOver(token, "create", input))).toContain(field);
     });
 
@@ -328,7 +341,8 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
 
     it(`searches ${searchField} case-insensitively, every character literal`, async () => {
       const owner = t.newOrg();
-      const text = (value: string) => ({ ...spec.sample(200), [searchField]: value });
+      let n = 200;
+      const text = (value: string) => ({ ...spec.sample(n++), [searchField]: value });
       const [plain, percent] = [
         await resourceApi(owner.api, key).create(text("Needle Alpha")),
         await resourceApi(owner.api, key).create(text("needle 100% beta")),
