@@ -89,7 +89,7 @@ export async function withReferences(caller: Caller, key: ResourceKey, input: Re
   for (const [field, reference] of Object.entries(definitions[key].references)) {
     if (field in filled || isOptional(key, field)) continue;
     let made = parentsOf.get(caller);
-    if (!made) parentsOf.set(caller, (made = new Map()));
+    if (!made) parentsOf.set(caller, (made = new Map<string, Promise<string>>()));
     const target = reference.to as ResourceKey;
     let parent = made.get(target);
     if (!parent) {
