@@ -2,10 +2,15 @@
  * Walks the resource registry: for every registered resource, generated ones included, a row made by
  * organization A is invisible to organization B on every procedure (byId, update, delete, list, infinite,
  * history), B's attempts change nothing (A's row and its history stay as they were), and B's `onChange`
- * subscription, live or resumed, receives B's changes and none of A's. The one home of cross-organization
- * isolation: a resource cannot ship without passing this.
+ * subscription, live or resumed, receives B's changes and none of A's; and for every reference field, a
+ * link to another organization's row is refused by the API and, with plain SQL, by the database itself.
+ * The one home of cross-organization isolation: a resource cannot ship without passing this.
  */
 import { describe, expect, it } from "vitest";
+import { Prisma } from "../../server/generated/prisma/client.js";
+import { columnOf } from "../../server/kit/define.js";
+import { sqlIdentifier } from "../../server/kit/scope.js";
+import type { ResourceKey } from "../../server/resources/definitions.js";
 import { everyResource, exampleOf, rejection, resourceApi, useTestApp } from "../support/fixtures.js";
 import type { Entity, LooseResourceApi } from "../support/fixtures.js";
 import { subscribeToChanges, summaryOf } from "../support/live.js";
@@ -147,5 +152,33 @@ describe.each(everyResource)("%s", (key, resource) => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(summaryOf(resumed.changes)).toEqual([["created", ownSecond.id]]);
     resumed.stop();
+  });
+
+  // Every reference of the resource, whatever the order of the list: the rows it needs are made first.
+  const references = Object.entries(resource.references).map(([field, reference]) => [field, reference.to as ResourceKey] as const);
+  it.skipIf(references.length === 0).each(references)("reference %s: a link to a row of another organization's %s is refused, by the API and by the database", async (field, target) => {
+    const a = t.newOrg("alice");
+    const b = t.newOrg("mallory");
+    const [theirs] = await t.seed(target, b, 1);
+    const [mine] = await t.seed(key, a, 1);
+    if (!theirs || !mine) throw new Error("seed made no row");
+    expect(await codeOf(resourceApi(a.api, key).create({ ...withText("Linked"), [field]: theirs.id }))).toBe("BAD_REQUEST");
+    expect(await codeOf(resourceApi(a.api, key).update({ id: mine.id, data: { [field]: theirs.id } }))).toBe("BAD_REQUEST");
+
+    // Plain SQL, past every check of the kit: a copy of A's row that names B's row is refused by the composite foreign key.
+    const prisma = t.deps.db.prisma;
+    const table = sqlIdentifier(resource.storage.table);
+    const columns = await prisma.$queryRaw<{ column_name: string }[]>(
+      Prisma.sql`SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ${resource.storage.table} ORDER BY ordinal_position`,
+    );
+    const valueOf = (column: string) =>
+      column === "id" ? Prisma.sql`gen_random_uuid()` : column === columnOf(field) ? Prisma.sql`${theirs.id}::uuid` : Prisma.sql`${sqlIdentifier(column)}`;
+    const names = columns.map((c) => c.column_name);
+    const insert = prisma.$executeRaw(Prisma.sql`
+      INSERT INTO ${table} (${Prisma.join(names.map(sqlIdentifier))}) SELECT ${Prisma.join(names.map(valueOf))} FROM ${table} WHERE id = ${mine.id}::uuid`);
+    await expect(insert).rejects.toThrow(/foreign key/i);
+    const update = prisma.$executeRaw(Prisma.sql`UPDATE ${table} SET ${sqlIdentifier(columnOf(field))} = ${theirs.id}::uuid WHERE id = ${mine.id}::uuid`);
+    await expect(update).rejects.toThrow(/foreign key/i);
+    expect(await resourceApi(a.api, key).byId({ id: mine.id })).toEqual(mine);
   });
 });

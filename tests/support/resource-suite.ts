@@ -7,7 +7,7 @@
  */
 import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
-import { ZodError } from "zod";
+import { z, ZodError } from "zod";
 import { definitions } from "../../server/resources/definitions.js";
 import type { ResourceKey } from "../../server/resources/definitions.js";
 import { sqlIdentifier } from "../../server/kit/scope.js";
@@ -15,7 +15,7 @@ import { columnOf } from "../../server/kit/define.js";
 import { EXACT_COUNT_LIMIT } from "../../server/kit/listing.js";
 import { Prisma } from "../../server/generated/prisma/client.js";
 import { callerFor } from "./app.js";
-import { rejection, resourceApi, useTestApp, withReferences } from "./fixtures.js";
+import { exampleOf, rejection, resourceApi, useTestApp, withReferences } from "./fixtures.js";
 import type { Caller, Entity, TestOrg } from "./fixtures.js";
 import type { ChangeEvent } from "../../server/contract/common.js";
 
@@ -664,6 +664,189 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
       const stale = await rejection(resourceApi(owner.api, key).update({ id: created.id, expectedUpdatedAt: created.updatedAt, data: spec.sample(404) }));
       expect(stale.code).toBe("CONFLICT");
       expect((await history(owner.api, { id: created.id })).items.map((e) => e.type)).toEqual(["updated", "created"]);
+    });
+  });
+
+  /** The error of a call over HTTP: its tRPC code, message and data. */
+  async function errorOver(token: string, procedure: string, input: Record<string, unknown>) {
+    const res = await fetch(`${t.server.url}/trpc/${key}.${procedure}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(input),
+    });
+    const body = (await res.json()) as { error?: { message: string; data: { code: string; reason?: string; fields?: string[] } } };
+    return { status: res.status, ...body.error };
+  }
+
+  const references = Object.entries(resource.references);
+  const referenceCases = references.map(([field, reference]) => [field, reference.to as ResourceKey, reference.onDelete] as const);
+
+  describe.skipIf(references.length === 0)(`${key}: references`, () => {
+    it.each(referenceCases)("%s: another organization's, an unknown and a deleted %s row are one refusal, on create and update", async (field, target) => {
+      const owner = t.newOrg("alice");
+      const other = t.newOrg("mallory");
+      const theirs = await resourceApi(other.api, target).create(exampleOf(target));
+      const mine = await resourceApi(owner.api, target).create(exampleOf(target));
+      const gone = await resourceApi(owner.api, target).create(exampleOf(target));
+      await resourceApi(owner.api, target).delete({ id: gone.id });
+      const row = await resourceApi(owner.api, key).create({ ...spec.sample(1000), [field]: mine.id });
+      expect(row[field]).toBe(mine.id);
+      const answers = new Set<string>();
+      for (const [n, named] of [theirs.id, "00000000-0000-4000-8000-000000000000", gone.id].entries()) {
+        const onCreate = await fieldErrorsOver(owner.token, "create", { ...spec.sample(1001 + n), [field]: named });
+        expect(Object.keys(onCreate)).toEqual([field]);
+        const onUpdate = await fieldErrorsOver(owner.token, "update", { id: row.id, data: { [field]: named } });
+        expect(Object.keys(onUpdate)).toEqual([`data.${field}`]);
+        answers.add(JSON.stringify(onCreate[field])).add(JSON.stringify(onUpdate[`data.${field}`]));
+      }
+      // One answer for the three: no way to learn whether another organization's row exists.
+      expect(answers.size).toBe(1);
+      expect(await resourceApi(owner.api, key).byId({ id: row.id })).toEqual(row);
+      expect((await resourceApi(owner.api, key).list({ limit: 100 })).data.map((r) => r.id)).toEqual([row.id]);
+    });
+
+    it.each(referenceCases)("%s filters list and infinite to the rows of one %s row", async (field, target) => {
+      const owner = t.newOrg();
+      const [one, two] = [await resourceApi(owner.api, target).create(exampleOf(target)), await resourceApi(owner.api, target).create(exampleOf(target))];
+      const ofOne = [
+        await resourceApi(owner.api, key).create({ ...spec.sample(1010), [field]: one.id }),
+        await resourceApi(owner.api, key).create({ ...spec.sample(1011), [field]: one.id }),
+      ];
+      await resourceApi(owner.api, key).create({ ...spec.sample(1012), [field]: two.id });
+      const expected = ofOne.map((r) => r.id).sort();
+      expect((await resourceApi(owner.api, key).list({ [field]: one.id })).data.map((r) => r.id).sort()).toEqual(expected);
+      expect((await resourceApi(owner.api, key).infinite({ [field]: one.id })).items.map((r) => r.id).sort()).toEqual(expected);
+      expect((await resourceApi(owner.api, key).list({ [field]: "00000000-0000-4000-8000-000000000000" })).data).toEqual([]);
+    });
+
+    it.each(referenceCases)("%s: deleting the %s row it names is %s", async (field, target, onDelete) => {
+      const owner = t.newOrg("alice");
+      const parent = await resourceApi(owner.api, target).create(exampleOf(target));
+      const child = await resourceApi(owner.api, key).create({ ...spec.sample(1020), [field]: parent.id });
+      if (onDelete === "restrict") {
+        const refused = await rejection(resourceApi(owner.api, target).delete({ id: parent.id }));
+        expect(refused.code).toBe("CONFLICT");
+        expect(refused.message).toBe(`${definitions[target].name} has live ${key.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}`);
+        // Nothing was deleted; once the child is gone, so can the parent be.
+        expect((await resourceApi(owner.api, target).byId({ id: parent.id })).id).toBe(parent.id);
+        expect((await resourceApi(owner.api, key).byId({ id: child.id })).id).toBe(child.id);
+        await resourceApi(owner.api, key).delete({ id: child.id });
+        await expect(resourceApi(owner.api, target).delete({ id: parent.id })).resolves.toEqual({ id: parent.id });
+      } else {
+        await resourceApi(owner.as("bob"), target).delete({ id: parent.id });
+        expect((await rejection(resourceApi(owner.api, key).byId({ id: child.id }))).code).toBe("NOT_FOUND");
+        const [deleted] = (await resourceApi(owner.api, key).history({ id: child.id })).items;
+        expect(deleted).toMatchObject({ type: "deleted", actorId: "bob", entityId: child.id });
+      }
+    });
+
+    it.each(referenceCases)("%s: 20 creates racing the delete of their %s row leave no live row naming a deleted one (%s)", async (field, target, onDelete) => {
+      const owner = t.newOrg();
+      const parent = await resourceApi(owner.api, target).create(exampleOf(target));
+      const creates = Array.from({ length: 20 }, (_, i) => resourceApi(owner.api, key).create({ ...spec.sample(1100 + i), [field]: parent.id }));
+      const removal = sleep(5).then(() => resourceApi(owner.api, target).delete({ id: parent.id }));
+      const outcomes = await Promise.allSettled([...creates, removal]);
+      const removed = outcomes.at(-1)?.status === "fulfilled";
+      for (const outcome of outcomes) {
+        if (outcome.status === "fulfilled") continue;
+        const error = outcome.reason as TRPCError;
+        expect(error).toBeInstanceOf(TRPCError);
+        // A create after the delete: bad input on the reference; a restricted delete after a create: CONFLICT.
+        expect(["BAD_REQUEST", "CONFLICT"]).toContain(error.code);
+      }
+      if (onDelete === "restrict" && !removed) expect(outcomes.slice(0, 20).some((o) => o.status === "fulfilled")).toBe(true);
+      const table = sqlIdentifier(resource.storage.table);
+      const parentTable = sqlIdentifier(definitions[target].storage.table);
+      const [dangling] = await t.deps.db.prisma.$queryRaw<{ n: number }[]>(Prisma.sql`
+        SELECT count(*)::int AS n FROM ${table} AS child JOIN ${parentTable} AS parent ON parent.id = child.${sqlIdentifier(columnOf(field))}
+        WHERE child.deleted_at IS NULL AND parent.deleted_at IS NOT NULL`);
+      expect(dangling?.n).toBe(0);
+      const live = (await resourceApi(owner.api, key).list({ [field]: parent.id, limit: 100 })).pagination.total;
+      expect(live).toBe(removed ? 0 : outcomes.slice(0, 20).filter((o) => o.status === "fulfilled").length);
+    });
+  });
+
+  const uniqueCases = resource.unique.map((fields) => [fields.join(", "), fields] as const);
+  /** The values of `fields` of `row`, to give another row the same key. */
+  const keyOf = (row: Entity, fields: readonly string[]) => Object.fromEntries(fields.map((field) => [field, row[field]]));
+
+  describe.skipIf(uniqueCases.length === 0)(`${key}: unique keys`, () => {
+    it.each(uniqueCases)("(%s): a second live row with the same key is CONFLICT naming its fields; a deleted row frees it", async (_label, fields) => {
+      const owner = t.newOrg();
+      const rows = resourceApi(owner.api, key);
+      const first = await rows.create(spec.sample(1200));
+      const refused = await errorOver(owner.token, "create", { ...(await withReferences(owner.api, key, spec.sample(1201))), ...keyOf(first, fields) });
+      expect(refused).toMatchObject({ status: 409, data: { code: "CONFLICT", reason: "UNIQUE_VIOLATION", fields: [...fields] } });
+      for (const field of fields) expect(refused.message).toContain(field);
+      // An update onto the key is refused the same way, and changes nothing.
+      const second = await rows.create(spec.sample(1202));
+      const onUpdate = await errorOver(owner.token, "update", { id: second.id, data: keyOf(first, fields) });
+      expect(onUpdate).toMatchObject({ status: 409, data: { code: "CONFLICT", fields: [...fields] } });
+      expect(await rows.byId({ id: second.id })).toEqual(second);
+      await rows.delete({ id: first.id });
+      const again = await rows.create({ ...spec.sample(1203), ...keyOf(first, fields) });
+      expect(keyOf(again, fields)).toEqual(keyOf(first, fields));
+    });
+
+    it.each(uniqueCases)("(%s): of concurrent creates of one key exactly one succeeds", async (_label, fields) => {
+      const owner = t.newOrg();
+      const rows = resourceApi(owner.api, key);
+      const template = await rows.create(spec.sample(1210));
+      await rows.delete({ id: template.id });
+      const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => rows.create({ ...spec.sample(1211 + i), ...keyOf(template, fields) })));
+      expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+      for (const outcome of outcomes) if (outcome.status === "rejected") expect((outcome.reason as TRPCError).code).toBe("CONFLICT");
+    });
+  });
+
+  describe(`${key}: sorting`, () => {
+    const sortFields = resource.contract.sortFields;
+    /** The order the API documents: the field's value in the direction, then id in the same direction. */
+    const ordered = (rows: Entity[], field: string, direction: "asc" | "desc") => {
+      let schema = (resource.contract.entity.shape as Record<string, z.ZodType>)[field];
+      while (schema instanceof z.ZodOptional || schema instanceof z.ZodNullable) schema = schema.unwrap() as z.ZodType;
+      const options = schema instanceof z.ZodEnum ? (schema.options as string[]) : undefined;
+      const rank = (value: unknown) => (options ? options.indexOf(String(value)) : value);
+      const compare = (a: Entity, b: Entity) => {
+        const [x, y] = [rank(a[field]), rank(b[field])] as [string | number, string | number];
+        const byValue = x < y ? -1 : x > y ? 1 : 0;
+        return byValue || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+      };
+      return [...rows].sort((a, b) => (direction === "asc" ? compare(a, b) : compare(b, a)));
+    };
+
+    it.each(sortFields)("by %s, both directions, on list and in keyset pages", async (field) => {
+      const owner = t.newOrg();
+      const rows = resourceApi(owner.api, key);
+      const made: Entity[] = [];
+      for (let i = 0; i < 6; i++) {
+        made.push(await rows.create(spec.sample(1300 + ((i * 5) % 6))));
+        await sleep(2);
+      }
+      // Updated in another order than created, so updatedAt and createdAt sort differently.
+      for (const [i, row] of [...made.entries()].reverse()) {
+        if (i % 2 === 0) made[i] = await rows.update({ id: row.id, data: { [searchField]: spec.sample(1350 + i)[searchField] } });
+      }
+      for (const direction of ["asc", "desc"] as const) {
+        const expected = ordered(made, field, direction).map((r) => r.id);
+        const sort = { field, direction };
+        expect((await rows.list({ sort, limit: 100 })).data.map((r) => r.id)).toEqual(expected);
+        expect((await rows.list({ sort, page: 2, limit: 4 })).data.map((r) => r.id)).toEqual(expected.slice(4));
+        expect((await walk(owner.api, { sort, limit: 2 })).flat().map((r) => r.id)).toEqual(expected);
+      }
+    });
+
+    it("a cursor continues the sort it was made in, and only that one", async () => {
+      const owner = t.newOrg();
+      await t.seed(key, owner, 3, (i) => spec.sample(1400 + i));
+      const field = sortFields.at(-1) ?? "updatedAt";
+      const { nextCursor } = await resourceApi(owner.api, key).infinite({ sort: { field, direction: "asc" }, limit: 1 });
+      expect(nextCursor).not.toBeNull();
+      const elsewhere = [{}, { sort: { field, direction: "desc" } }, { sort: { field: field === "createdAt" ? "updatedAt" : "createdAt", direction: "asc" } }];
+      for (const input of elsewhere) {
+        const issues = await issuesOf(resourceApi(owner.api, key).infinite({ ...input, cursor: nextCursor }));
+        expect(issues.map((i) => i.path)).toEqual(["cursor"]);
+      }
     });
   });
 }
