@@ -18,6 +18,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { signAccessToken } from "../server/auth/token.js";
 import { EXACT_COUNT_LIMIT } from "../server/kit/listing.js";
+import { cursorOf } from "../server/contract/common.js";
 import { createOrgData } from "../server/kit/scope.js";
 import { createChangeHub } from "../server/kit/change-hub.js";
 import { pino } from "pino";
@@ -536,8 +537,14 @@ async function scale(): Promise<ScaleRow[]> {
       `SELECT id, created_at FROM features WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC OFFSET $2 LIMIT 1`,
       [SCALE_ORG, Math.floor(size / 2)],
     );
+    // The same position under a sort by name (issue 18: every sortable field has its index).
+    const [middleByName] = await sql.query<{ id: string; name: string }>(
+      `SELECT id, name FROM features WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY name ASC, id ASC OFFSET $2 LIMIT 1`,
+      [SCALE_ORG, Math.floor(size / 2)],
+    );
     await sql.close();
     const deepCursor = `${middle!.created_at.toISOString()}_${middle!.id}`;
+    const deepNameCursor = cursorOf({ field: "name", direction: "asc", value: middleByName!.name, id: middleByName!.id });
 
     const running = await start("service", "");
     const measures: [string, string][] = [
@@ -547,6 +554,9 @@ async function scale(): Promise<ScaleRow[]> {
       ["deepPage", query("features.list", { page: 250, limit: 20 })],
       ["infiniteFirst", query("features.infinite", { limit: 20 })],
       ["infiniteDeep", query("features.infinite", { limit: 20, cursor: deepCursor })],
+      ["sortedName", query("features.list", { page: 1, limit: 20, sort: { field: "name", direction: "asc" } })],
+      ["sortedUpdated", query("features.list", { page: 1, limit: 20, sort: { field: "updatedAt", direction: "desc" } })],
+      ["sortedNameDeep", query("features.infinite", { limit: 20, sort: { field: "name", direction: "asc" }, cursor: deepNameCursor })],
     ];
     const row: ScaleRow = {
       size,
