@@ -140,6 +140,21 @@ function mountTrpc(app: Express, deps: AppDependencies, authenticate: RequestAut
       (ctx?.log ?? log).error({ err: error.cause ?? error, path, requestId: ctx?.requestId }, "unexpected error");
     }
   };
+  // tRPC serves GET (queries, subscriptions) and POST (mutations) and answers PUT, PATCH and DELETE with its
+  // own 405; a method it has no case for (TRACE, PROPFIND, ...) it answers with a 500, so those get a 405 in
+  // its error shape here.
+  const passedOn = new Set(["GET", "POST", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"]);
+  app.use(TRPC_BASE, (req, res, next) => {
+    if (passedOn.has(req.method)) return next();
+    res.setHeader("Allow", "GET, POST");
+    res.status(405).json({
+      error: {
+        message: `${req.method} is not supported: queries and subscriptions are GET, mutations POST`,
+        code: -32005,
+        data: { code: "METHOD_NOT_SUPPORTED", httpStatus: 405, requestId: req.id as string },
+      },
+    });
+  });
   if (config.trpcFastPaths) {
     app.use(
       TRPC_BASE,

@@ -102,6 +102,13 @@ export interface KeysetCursor {
   id: string;
 }
 
+/** PostgreSQL's bigint: event ids and cursors past it are bad input, not a database error. */
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
+/** A decimal event id PostgreSQL can hold: 1 to 19 digits, at most its bigint's maximum. */
+const isEventId = (value: string) => /^\d{1,19}$/.test(value) && BigInt(value) <= MAX_BIGINT;
+/** A timestamp PostgreSQL can compare with: ISO-8601 years 0001 to 9999 (it has no year 0). */
+const isStorableTimestamp = (value: string) => /^\d{4}-/.test(value) && !value.startsWith("0000-") && !Number.isNaN(new Date(value).getTime());
+
 const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** A sorted cursor's prefix: its version, so the format can change without misreading old cursors. */
@@ -120,7 +127,7 @@ export function cursorOf(cursor: KeysetCursor): string {
 function readCursor(value: string): KeysetCursor | undefined {
   const match = CURSOR.exec(value);
   if (match?.[1] && match[2]) {
-    return Number.isNaN(new Date(match[1]).getTime()) ? undefined : { field: "createdAt", direction: "desc", value: match[1], id: match[2] };
+    return isStorableTimestamp(match[1]) ? { field: "createdAt", direction: "desc", value: match[1], id: match[2] } : undefined;
   }
   if (!value.startsWith(SORTED) || value.length > 1200) return undefined;
   let parsed: unknown;
@@ -172,7 +179,7 @@ export type ChangeEvent = z.infer<typeof ChangeEvent>;
 /** An opaque history cursor: the `nextCursor` of the previous page (an event id). */
 const EventCursor = (procedure: string) =>
   z.string().transform((value, ctx): bigint => {
-    if (!/^\d{1,19}$/.test(value)) {
+    if (!isEventId(value)) {
       ctx.addIssue({ code: "custom", message: `must be a nextCursor returned by ${procedure}` });
       return z.NEVER;
     }
@@ -279,7 +286,8 @@ export function resourceContract<
       const field = input.sort?.field ?? "createdAt";
       const direction = input.sort ? input.sort.direction : "desc";
       const valueSchema = (entity.shape as Record<string, z.ZodType>)[cursor.field];
-      if (cursor.field !== field || cursor.direction !== direction || !valueSchema?.safeParse(cursor.value).success) {
+      const storable = !(valueSchema instanceof z.ZodISODateTime) || isStorableTimestamp(String(cursor.value));
+      if (cursor.field !== field || cursor.direction !== direction || !valueSchema?.safeParse(cursor.value).success || !storable) {
         ctx.addIssue({ code: "custom", path: ["cursor"], message: `must be a nextCursor returned by ${spec.key}.infinite with the same sort` });
       }
     });
@@ -307,7 +315,7 @@ export function resourceContract<
    */
   const onChangeInput = z
     .strictObject({
-      lastEventId: z.string().regex(/^\d{1,19}$/, "must be the id of an event received before").nullish(),
+      lastEventId: z.string().refine(isEventId, "must be the id of an event received before").nullish(),
       search: SearchText(),
       ...optionalFilters,
     })

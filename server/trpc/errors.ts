@@ -41,7 +41,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const sqlState = adapterCause?.originalCode ?? adapterCause?.code;
   if (sqlState && UNAVAILABLE_SQLSTATE.test(sqlState)) return true;
   // pg's own errors for a connection dropped mid-query or a pool wait that timed out.
-  return /Connection terminated|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET/.test(error.message);
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|ECONNREFUSED|ECONNRESET/.test(error.message);
 }
 
 /**
