@@ -79,6 +79,18 @@ describe("rate limits", () => {
     expect(((await trpc.json()) as { error: { data: { code: string } } }).error.data.code).toBe("TOO_MANY_REQUESTS");
   });
 
+  it("a 429 on tRPC carries data.requestId, the x-request-id it is sent with (issue 21, item 11)", async () => {
+    const { server } = await serve({ RATE_LIMIT_PER_IP: "1", RATE_LIMIT_PER_ORG: "0" });
+    const headers = { authorization: `Bearer ${token}` };
+    let limited = await fetch(`${server.url}/trpc/auth.me`, { headers });
+    for (let i = 0; i < 3 && limited.status !== 429; i++) limited = await fetch(`${server.url}/trpc/auth.me`, { headers });
+    expect(limited.status).toBe(429);
+    const body = (await limited.json()) as { error: { data: { code: string; requestId?: string } } };
+    expect(body.error.data.code).toBe("TOO_MANY_REQUESTS");
+    expect(body.error.data.requestId).toBeTruthy();
+    expect(body.error.data.requestId).toBe(limited.headers.get("x-request-id"));
+  });
+
   it("per organization, counted from the same verified token", async () => {
     const { api } = await serve({ RATE_LIMIT_PER_IP: "0", RATE_LIMIT_PER_ORG: "2" });
     const busy = tokenFor("alice", `busy-${process.pid}`);
