@@ -151,7 +151,7 @@ function mountTrpc(app: Express, deps: AppDependencies, authenticate: RequestAut
       error: {
         message: `${req.method} is not supported: queries and subscriptions are GET, mutations POST`,
         code: -32005,
-        data: { code: "METHOD_NOT_SUPPORTED", httpStatus: 405, requestId: String(req.id) },
+        data: { code: "METHOD_NOT_SUPPORTED", httpStatus: 405, ...(typeof req.id === "string" && { requestId: req.id }) },
       },
     });
   });
