@@ -35,11 +35,19 @@ const TRPC_BASE = "/trpc";
 /** Where the REST API is mounted; /trpc and it share the body limit, the rate limits and the authenticator. */
 const REST_BASE = "/api/v1";
 const API_PATHS = [TRPC_BASE, REST_BASE];
-/** tRPC's `httpSubscriptionLink` sends `connectionParams` (here `{ token }`) as this query parameter. */
-const CONNECTION_PARAMS = /([?&]connectionParams=)[^&]*/g;
+/**
+ * Query parameters that may carry a token: tRPC's `httpSubscriptionLink` sends `connectionParams` (here
+ * `{ token }`); `access_token`, `token` and `api_key` are other APIs' conventions (refused, but sent by some).
+ */
+const TOKEN_PARAMETERS = /([?&](?:connectionParams|access_token|token|api_key)=)[^&]*/gi;
 
-/** A URL fit for logs: a token in `connectionParams` is never written anywhere. */
-export const loggableUrl = (url: string) => url.replace(CONNECTION_PARAMS, "$1[redacted]");
+/** A URL fit for logs: a token in its query is never written anywhere. */
+export const loggableUrl = (url: string) => url.replace(TOKEN_PARAMETERS, "$1[redacted]");
+
+/** The paths of the app router's subscriptions: the only requests whose token may come in `connectionParams`. */
+const subscriptionPaths = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>)
+  .filter(([, procedure]) => procedure._def.type === "subscription")
+  .map(([path]) => path);
 
 /** TRUST_PROXY: "true"/"false", a hop count, or Express's names and address lists ("loopback", "10.0.0.0/8"). */
 function trustProxyValue(value: string): boolean | number | string {
@@ -186,7 +194,7 @@ export function createApp(deps: AppDependencies, state: AppState = { draining: f
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", trustProxyValue(deps.config.trustProxy));
-  const authenticate: RequestAuthenticator = createRequestAuthenticator(deps.verifyToken, { trpcPath: TRPC_BASE });
+  const authenticate: RequestAuthenticator = createRequestAuthenticator(deps.verifyToken, { trpcPath: TRPC_BASE, subscriptions: subscriptionPaths });
 
   mountCommon(app, deps, state, authenticate);
   mountHealth(app, deps, state);

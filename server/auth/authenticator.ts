@@ -3,9 +3,10 @@
  * REST routes, the per-organization rate limit and the request log all ask the request's authenticator,
  * so a token is read, verified and its expiry known once per request, the same way everywhere.
  *
- * Where the token comes from: the `Authorization: Bearer <token>` header; for a tRPC GET without one (a
- * subscription from a browser's EventSource, which cannot send headers), the `token` of its
- * `connectionParams`, read with tRPC's own parser.
+ * Where the token comes from: the `Authorization: Bearer <token>` header; for a tRPC subscription without
+ * one (from a browser's EventSource, which cannot send headers), the `token` of its `connectionParams`, read
+ * with tRPC's own parser. Nowhere else: `connectionParams` on any other request, and a token in a URL's
+ * `access_token` or `api_key` parameter, are refused (URLs end up in logs, proxies and browser histories).
  */
 import type { IncomingMessage } from "node:http";
 import { parseConnectionParamsFromString } from "@trpc/server/http";
@@ -30,10 +31,16 @@ export interface Credentials {
   authorization?: string | undefined;
   /** tRPC's `connectionParams` query parameter (JSON), for a subscription without a header. */
   connectionParams?: string | null | undefined;
+  /** Why the request's URL disqualifies it (a token where none may be), if it does. */
+  refusal?: string | undefined;
 }
 
+/** Query parameters that carry a token in other APIs' conventions: refused here, redacted in logs. */
+export const URL_TOKEN_PARAMETERS = ["access_token", "api_key"] as const;
+
 /** The token of an `Authorization: Bearer <token>` header, or of `connectionParams`' `token`. */
-function tokenOf({ authorization, connectionParams }: Credentials): string {
+function tokenOf({ authorization, connectionParams, refusal }: Credentials): string {
+  if (refusal !== undefined) throw new InvalidTokenError(refusal);
   if (authorization !== undefined) {
     const match = authorization.match(/^Bearer\s+(\S+)\s*$/i);
     if (!match?.[1]) throw new InvalidTokenError("not a bearer token");
@@ -66,21 +73,46 @@ export function authenticatorOf(verifyToken: TokenVerifier, credentials: Credent
   };
 }
 
-/** A request's credentials: its header, and for a tRPC GET below `trpcPath`, its `connectionParams`. */
-function credentialsOf(req: IncomingMessage & { originalUrl?: string }, trpcPath: string): Credentials {
+/**
+ * A request's credentials: its header, and for a tRPC subscription (a GET of one of `subscriptions` below
+ * `trpcPath`) without one, its `connectionParams`.
+ */
+function credentialsOf(req: IncomingMessage & { originalUrl?: string }, trpcPath: string, subscriptions: ReadonlySet<string>): Credentials {
   const url = req.originalUrl ?? req.url ?? "";
-  if (req.headers.authorization !== undefined || req.method !== "GET" || !url.startsWith(`${trpcPath}/`)) return { authorization: req.headers.authorization };
-  const query = url.indexOf("?");
-  return { connectionParams: query === -1 ? null : new URLSearchParams(url.slice(query + 1)).get("connectionParams") };
+  const queryAt = url.indexOf("?");
+  const query = new URLSearchParams(queryAt === -1 ? "" : url.slice(queryAt + 1));
+  const inUrl = URL_TOKEN_PARAMETERS.find((name) => query.has(name));
+  if (inUrl) return { refusal: `a token in the URL (${inUrl}) is refused: send it as Authorization: Bearer <token>` };
+  const pathname = queryAt === -1 ? url : url.slice(0, queryAt);
+  const procedure = pathname.startsWith(`${trpcPath}/`) ? safeDecode(pathname.slice(trpcPath.length + 1)) : undefined;
+  const subscription = req.method === "GET" && procedure !== undefined && subscriptions.has(procedure);
+  if (query.has("connectionParams") && !subscription) return { refusal: "connectionParams are read for subscriptions only" };
+  if (req.headers.authorization !== undefined || !subscription) return { authorization: req.headers.authorization };
+  return { connectionParams: query.get("connectionParams") };
 }
 
-/** Gives each request its one authenticator (made on first ask, kept with the request). */
-export function createRequestAuthenticator(verifyToken: TokenVerifier, options: { trpcPath: string }): (req: IncomingMessage) => Authenticate {
+const safeDecode = (text: string): string | undefined => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Gives each request its one authenticator (made on first ask, kept with the request). `subscriptions`
+ * are the paths of the router's subscription procedures: only those may carry their token in `connectionParams`.
+ */
+export function createRequestAuthenticator(
+  verifyToken: TokenVerifier,
+  options: { trpcPath: string; subscriptions: Iterable<string> },
+): (req: IncomingMessage) => Authenticate {
+  const subscriptions = new Set(options.subscriptions);
   const authenticators = new WeakMap<IncomingMessage, Authenticate>();
   return (req) => {
     let authenticate = authenticators.get(req);
     if (!authenticate) {
-      authenticate = authenticatorOf(verifyToken, credentialsOf(req, options.trpcPath));
+      authenticate = authenticatorOf(verifyToken, credentialsOf(req, options.trpcPath, subscriptions));
       authenticators.set(req, authenticate);
     }
     return authenticate;
