@@ -87,7 +87,7 @@ export function createRequestAuthenticator(verifyToken: TokenVerifier, options: 
   };
 }
 
-/** The caller admitted to its organization: the verified caller, as the actor of the kit's services. */
+/** The caller admitted to its organization: the verified caller, as the actor of the kit's services (its role included). */
 export interface Admitted extends Caller {
   actor: Actor;
 }
@@ -101,5 +101,6 @@ export interface Admitted extends Caller {
 export async function admit(authenticate: Authenticate, organizations: Organizations): Promise<Admitted> {
   const caller = authenticate();
   await organizations.ensure(caller.me.organizationId);
-  return { ...caller, actor: { sub: caller.me.sub, organizationId: caller.me.organizationId } };
+  const { sub, organizationId, role, unknownRole } = caller.me;
+  return { ...caller, actor: { sub, organizationId, role: role ?? null, ...(unknownRole !== undefined && { unknownRole }) } };
 }

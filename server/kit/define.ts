@@ -12,6 +12,8 @@
  */
 import type { z } from "zod";
 import type { ResourceContract } from "../contract/common.js";
+import { policyOf } from "./access.js";
+import type { AccessDeclaration, AccessPolicy } from "./access.js";
 import type { DataModel, OwnedModel } from "./scope.js";
 
 /** Where a resource's rows live, as derived from its declaration. */
@@ -43,6 +45,8 @@ export interface ResourceDefinition<TKey extends string = string, TContract exte
   storage: ResourceStorage;
   /** A valid create input: the tests that walk every resource create one per organization with it. */
   example: z.input<TContract["createInput"]>;
+  /** Who may do what: the declared rules over the default policy (./access.ts). */
+  access: AccessPolicy;
 }
 
 export interface ResourceDeclaration<TContract extends ResourceContract> {
@@ -50,6 +54,8 @@ export interface ResourceDeclaration<TContract extends ResourceContract> {
   /** The field `search` matches: one of the entity's text fields. */
   searchField: keyof z.output<TContract["entity"]> & string;
   example: z.input<TContract["createInput"]>;
+  /** The least role of each operation that differs from the default (`{ delete: "admin", update: "member:own" }`). */
+  access?: AccessDeclaration;
 }
 
 /** The snake_case column of a camelCase field: `createdById` -> `created_by_id`. */
@@ -65,6 +71,12 @@ export function defineResource<TContract extends ResourceContract & { name: Owne
   declaration: ResourceDeclaration<TContract>,
 ): ResourceDefinition<TContract["key"], TContract> {
   const { contract, searchField, example } = declaration;
+  let access: AccessPolicy;
+  try {
+    access = policyOf(declaration.access);
+  } catch (error) {
+    throw new Error(`resource ${contract.key}: its access ${(error as Error).message}`, { cause: error });
+  }
   const key: TContract["key"] = contract.key;
   if (!/^[a-z][A-Za-z0-9]*$/.test(key)) throw new Error(`resource key ${JSON.stringify(key)}: must be camelCase (features, apiKeys)`);
   if (!/^[A-Z][A-Za-z0-9]*$/.test(contract.name)) throw new Error(`resource ${key}: its name ${JSON.stringify(contract.name)} must be PascalCase (Feature)`);
@@ -77,6 +89,7 @@ export function defineResource<TContract extends ResourceContract & { name: Owne
     contract,
     storage: { model: contract.name, table: columnOf(key), searchField },
     example,
+    access,
   };
 }
 

@@ -5,11 +5,12 @@
  */
 
 /** What a domain error is, for a client's code: `error.data.reason` on tRPC. */
-export type DomainReason = "NOT_FOUND" | "CONFLICT" | "EVENTS_EXPIRED" | "TOO_MANY_SUBSCRIPTIONS" | "SHUTTING_DOWN" | "TOKEN_EXPIRED";
+export type DomainReason = "NOT_FOUND" | "FORBIDDEN" | "CONFLICT" | "EVENTS_EXPIRED" | "TOO_MANY_SUBSCRIPTIONS" | "SHUTTING_DOWN" | "TOKEN_EXPIRED";
 
 /** The API status each reason is answered with (tRPC's code names; REST answers their HTTP status). */
 export const STATUS_OF = {
   NOT_FOUND: "NOT_FOUND",
+  FORBIDDEN: "FORBIDDEN",
   CONFLICT: "CONFLICT",
   EVENTS_EXPIRED: "PRECONDITION_FAILED",
   TOO_MANY_SUBSCRIPTIONS: "TOO_MANY_REQUESTS",
@@ -32,6 +33,14 @@ export class NotFoundError extends DomainError {
   override name = "NotFoundError";
   constructor(what: string) {
     super("NOT_FOUND", `${what} not found`);
+  }
+}
+
+/** The caller's role may not do this: a resource's access policy (./access.ts) refuses it. */
+export class ForbiddenError extends DomainError {
+  override name = "ForbiddenError";
+  constructor(message: string) {
+    super("FORBIDDEN", message);
   }
 }
 

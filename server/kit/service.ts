@@ -6,6 +6,7 @@
  */
 import type { TrackedEnvelope } from "@trpc/server";
 import type { ChangeEvent, Pagination, ResourceContract } from "../contract/common.js";
+import { notOwnedRefusal, ownedBy, withAccess } from "./access.js";
 import { changedFields, createChangeFeedReader, createChangeLog } from "./change-log.js";
 import type { ChangeHub } from "./change-hub.js";
 import { changeStream } from "./change-stream.js";
@@ -82,7 +83,9 @@ export function createResourceService<C extends ResourceContract>(resource: Reso
       return work({ scope: tx.scoped(storage.model, storage.table, actor), log });
     });
 
-  return {
+  const { access } = resource;
+  // Every method checks the caller's role against the resource's policy before it runs (./access.ts).
+  return withAccess(resource.key, access, {
     create: (actor, input) =>
       write(actor, false, async ({ scope, log }) => {
         const entity = wire.toWire(await scope.create({ data: input, select: wire.columns }));
@@ -107,11 +110,11 @@ export function createResourceService<C extends ResourceContract>(resource: Reso
         const current = await scope.findFirst({ where: { id }, select: wire.columns });
         if (!current) throw new NotFoundError(name);
         const [row] = await scope.updateManyAndReturn({
-          where: { id, ...(expectedUpdatedAt && { updatedAt: new Date(expectedUpdatedAt) }) },
+          where: { id, ...(expectedUpdatedAt && { updatedAt: new Date(expectedUpdatedAt) }), ...ownedBy(actor, access.update) },
           data: changes,
           select: wire.columns,
         });
-        if (!row) throw new ConflictError(`${name} was changed by someone else since it was read; reload it and try again`);
+        if (!row) throw notOwnedRefusal(actor, access.update, current, `${resource.key}.update`) ?? new ConflictError(`${name} was changed by someone else since it was read; reload it and try again`);
         const entity = wire.toWire(row);
         const after = entity as Row;
         await log.record({ entityId: id, type: "updated", changes: changedFields(wire.toWire(current), after), entity: after });
@@ -122,7 +125,8 @@ export function createResourceService<C extends ResourceContract>(resource: Reso
       write(actor, true, async ({ scope, log }) => {
         const current = await scope.findFirst({ where: { id }, select: wire.columns });
         if (!current) throw new NotFoundError(name);
-        await scope.softDeleteMany({ where: { id } });
+        const { count } = await scope.softDeleteMany({ where: { id, ...ownedBy(actor, access.delete) } });
+        if (count === 0) throw notOwnedRefusal(actor, access.delete, current, `${resource.key}.delete`) ?? new NotFoundError(name);
         const deletedAt = new Date().toISOString();
         await log.record({ entityId: id, type: "deleted", changes: { deletedAt: { before: null, after: deletedAt } }, entity: wire.toWire(current) });
         return { id };
@@ -145,5 +149,5 @@ export function createResourceService<C extends ResourceContract>(resource: Reso
         retentionHours: live.retentionHours,
         ...request,
       }),
-  };
+  });
 }

@@ -52,7 +52,7 @@ export function devTokenHandler(config: Config, log: Logger | undefined): Reques
     }
     const { sub, organizationId } = parsed.data;
     // The same key, issuer and audience the verifier checks, so the token works against this server.
-    const token = signAccessToken({ sub, organizationId, minutes: DEV_TOKEN_MINUTES, issuer, audience, claims: { organization: config.jwt.orgClaim, sub: config.jwt.subClaim } }, config.secretKey);
+    const token = signAccessToken({ sub, organizationId, minutes: DEV_TOKEN_MINUTES, issuer, audience, claims: { organization: config.jwt.orgClaim, sub: config.jwt.subClaim, role: config.jwt.roleClaim } }, config.secretKey);
     log?.warn({ sub, organizationId }, "developer panel issued a dev token");
     res.setHeader("Cache-Control", "no-store");
     const body: DevTokenResponse = {
