@@ -157,6 +157,17 @@ export function notOwnedRefusal(actor: Actor, rule: AccessRule, current: Row, wh
   return new ForbiddenError(`${what}: this row was created by someone else, which needs the role ${OWN_OVERRIDE} or above; the caller is ${actor.role}`);
 }
 
+/** What a resource procedure's tRPC `meta` says of its rule (the panel shows it). */
+export interface AccessMeta {
+  access: AccessRule & { operation: Operation; description: string };
+}
+
+export function accessMetaOf(policy: AccessPolicy, procedure: ResourceProcedure): AccessMeta {
+  const operation = PROCEDURE_OPERATIONS[procedure];
+  const rule = policy[operation];
+  return { access: { ...rule, operation, description: describeRule(rule) } };
+}
+
 /** Each method of a resource service and the procedure it serves. */
 const PROCEDURE_OF_METHOD = {
   create: "create",

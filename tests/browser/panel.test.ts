@@ -104,7 +104,7 @@ describe("developer panel in Chromium", () => {
 
     const me = await run("auth.me");
     expect(me.status).toMatch(/^200 /);
-    expect(JSON.parse(me.result)).toEqual({ sub: "pat", organizationId: org });
+    expect(JSON.parse(me.result)).toEqual({ sub: "pat", organizationId: org, role: "member" });
 
     // The input starts as an example generated from the JSON Schema.
     await page.click('nav button[data-path="features.create"]');

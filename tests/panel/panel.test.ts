@@ -141,7 +141,7 @@ describe("outside production", () => {
 
     const me = await fetch(`${url}/trpc/auth.me`, { headers: { authorization: `Bearer ${token}` } });
     expect(me.status).toBe(200);
-    expect(await me.json()).toEqual({ result: { data: { sub: "dana", organizationId: "org-panel-dev" } } });
+    expect(await me.json()).toEqual({ result: { data: { sub: "dana", organizationId: "org-panel-dev", role: "member" } } });
   });
 
   it("defaults the dev token's sub and organization", async () => {
