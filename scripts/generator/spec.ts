@@ -1,9 +1,11 @@
 /**
- * `npm run generate -- resource <Name> <field>:<type>[?] ... [--search <field>]`: the command line, read into a
+ * `npm run generate -- resource <Name> <field>:<type>[?] ... [--search <field>] [--access <rules>]`: the command line, read into a
  * checked resource spec. Every refusal is a GeneratorError that says why; nothing is written before the
  * whole spec is valid.
  */
 import pluralize from "pluralize";
+import { AccessDeclarationError, declarationOf, parseAccessText, policyOf } from "../../server/kit/access.js";
+import type { AccessDeclaration } from "../../server/kit/access.js";
 
 export class GeneratorError extends Error {
   override name = "GeneratorError";
@@ -32,6 +34,8 @@ export interface ResourceSpec {
   fields: FieldSpec[];
   /** The `string` field that `search` matches. */
   searchField: string;
+  /** `--access read=viewer,update=member:own,...`: the rules that differ from the default policy (server/kit/access.ts). */
+  access: AccessDeclaration;
 }
 
 /** Fields every resource has already, and names its inputs use for something else. */
@@ -101,10 +105,10 @@ function parseField(arg: string): FieldSpec {
   return { name, type: rawType as FieldType, optional: optional === "?", values: [] };
 }
 
-/** Reads `resource <Name> <field>:<type>[?] ... [--search <field>]`; `existing` holds the models and router keys taken. */
+/** Reads `resource <Name> <field>:<type>[?] ... [--search <field>] [--access <rules>]`; `existing` holds the models and router keys taken. */
 export function parseResourceArgs(args: string[], existing: { models: Set<string>; keys: Set<string> }): ResourceSpec {
   const [kind, model, ...rest] = args;
-  if (kind !== "resource") throw new GeneratorError('usage: npm run generate -- resource <Name> <field>:<type>[?] ... [--search <field>]');
+  if (kind !== "resource") throw new GeneratorError('usage: npm run generate -- resource <Name> <field>:<type>[?] ... [--search <field>] [--access <operation>=<role>[:own],...]');
   if (!model || !PASCAL.test(model)) throw new GeneratorError(`"${model ?? ""}" is not a PascalCase resource name (e.g. Environment, ApiKey)`);
   if (RESERVED_MODELS.has(model)) throw new GeneratorError(`"${model}" is reserved`);
   const key = lowerFirst(pluralOf(model));
@@ -112,6 +116,7 @@ export function parseResourceArgs(args: string[], existing: { models: Set<string
   if (existing.models.has(model) || existing.keys.has(key) || key === "auth") throw new GeneratorError(`resource ${model} (${key}) already exists`);
 
   let searchField: string | undefined;
+  let access: AccessDeclaration = {};
   const fieldArgs: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i] ?? "";
@@ -120,6 +125,8 @@ export function parseResourceArgs(args: string[], existing: { models: Set<string
       if (!searchField) throw new GeneratorError("--search needs a field name");
     } else if (arg.startsWith("--search=")) {
       searchField = arg.slice("--search=".length);
+    } else if (arg === "--access" || arg.startsWith("--access=")) {
+      access = accessOf(arg === "--access" ? rest[++i] : arg.slice("--access=".length));
     } else if (arg.startsWith("-")) {
       throw new GeneratorError(`unknown option ${arg}`);
     } else {
@@ -146,5 +153,16 @@ export function parseResourceArgs(args: string[], existing: { models: Set<string
   // PostgreSQL cuts identifiers at 63 bytes; the longest index name the model gets must fit.
   const longest = Math.max(...fields.map((f) => `${table}_org_${snakeCase(f.name)}_live_created_idx`.length), `${table}_org_live_created_idx`.length);
   if (longest > 63) throw new GeneratorError(`names are too long for PostgreSQL index names (${longest} > 63 characters): choose shorter names`);
-  return { model, key, table, singular: lowerFirst(model), fields, searchField };
+  return { model, key, table, singular: lowerFirst(model), fields, searchField, access };
+}
+
+/** `--access`'s rules, only those that differ from the default policy. */
+function accessOf(text: string | undefined): AccessDeclaration {
+  if (!text) throw new GeneratorError("--access needs rules, e.g. --access read=viewer,create=member,update=member:own,delete=admin");
+  try {
+    return declarationOf(policyOf(parseAccessText(text)));
+  } catch (error) {
+    if (error instanceof AccessDeclarationError) throw new GeneratorError(`--access: ${error.message}`, { cause: error });
+    throw error;
+  }
 }

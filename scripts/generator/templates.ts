@@ -197,6 +197,7 @@ export function definitionFile(spec: ResourceSpec, command: string): string {
     `  contract: ${spec.singular}Contract,`,
     `  searchField: "${spec.searchField}",`,
     `  example: { ${example.join(", ")} },`,
+    ...(Object.keys(spec.access).length > 0 ? [`  access: { ${Object.entries(spec.access).map(([operation, rule]) => `${operation}: ${JSON.stringify(rule)}`).join(", ")} },`] : []),
     "});",
     "",
   ].join("\n");

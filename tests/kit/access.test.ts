@@ -13,7 +13,7 @@ import { createApp } from "../../server/app.js";
 import { ROLES } from "../../server/contract/roles.js";
 import type { Role } from "../../server/contract/roles.js";
 import type { AppDependencies } from "../../server/dependencies.js";
-import { atLeast, declarationOf, OWN_OVERRIDE, policyOf, PROCEDURE_OPERATIONS } from "../../server/kit/access.js";
+import { atLeast, declarationOf, describeRule, OWN_OVERRIDE, policyOf, PROCEDURE_OPERATIONS } from "../../server/kit/access.js";
 import type { AccessPolicy, AccessRule, ResourceProcedure } from "../../server/kit/access.js";
 import type { ResourceDefinition } from "../../server/kit/define.js";
 import { createOrgData, sqlIdentifier } from "../../server/kit/scope.js";
@@ -116,6 +116,9 @@ interface DocumentedRoute {
   path: string;
   requiredRole: string;
   othersRowsRole: string | undefined;
+  /** The operation's description and its 403 answer, as a reader of the document sees them. */
+  description: string;
+  forbidden: unknown;
   success: number;
 }
 
@@ -130,6 +133,8 @@ async function documentedRoutes(url: string, definition: ResourceDefinition): Pr
         path,
         requiredRole: operation["x-required-role"] as string,
         othersRowsRole: operation["x-others-rows-role"] as string | undefined,
+        description: operation.description as string,
+        forbidden: (operation.responses as Record<string, unknown>)["403"],
         success: Number(Object.keys(operation.responses as object).find((status) => status.startsWith("2"))),
       })),
     );
@@ -212,6 +217,8 @@ describe.each(everyResource)("%s", (key, definition) => {
       // The document says what the service enforces.
       expect(route.requiredRole).toBe(rule.role);
       expect(route.othersRowsRole).toBe(rule.own ? OWN_OVERRIDE : undefined);
+      expect(route.description).toContain(`Requires the role ${describeRule(rule)}`);
+      expect(route.forbidden).toMatchObject({ content: { "application/json": { schema: { $ref: "#/components/schemas/HTTPError" } } } });
       const path = route.path.replace("{id}", rows[i]?.id ?? "");
       const body = route.method === "get" || route.method === "delete" ? undefined : toSnakeKeys(definition.example);
       const before = await snapshot(definition, owner.org);
