@@ -6,6 +6,8 @@
  * write changes nothing in the table or the change log. `:own` rules: another member's refusal is 403 and
  * changes nothing, while the row's creator and an admin succeed; a resource whose policy has no `:own` is
  * walked with `:own` added to its update and delete rules, on an app whose services are built that way.
+ * The walk goes through the tRPC fast paths (JSON and SSE) as the service runs by default; the `:own` app
+ * answers through tRPC's own adapter, so both are covered.
  */
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -243,12 +245,15 @@ function ownPolicyOf(definition: ResourceDefinition): AccessPolicy {
   return policyOf({ ...declarationOf(definition.access), update: "member:own", delete: "member:own" });
 }
 
-/** An app whose services enforce `ownPolicyOf` each resource (the same database, hub and surfaces). */
+/**
+ * An app whose services enforce `ownPolicyOf` each resource (the same database, hub and surfaces), answering
+ * tRPC by tRPC's own adapter (TRPC_FAST_PATHS=false), where the app under `t` answers by the fast paths.
+ */
 let ownApp: { url: string; close(): Promise<void> } | undefined;
 beforeAll(async () => {
   const definitions = Object.fromEntries(everyResource.map(([key, definition]) => [key, { ...definition, access: ownPolicyOf(definition) }]));
   const services = createResourceServices(definitions, createOrgData(t.deps.db.prisma), { hub: t.deps.changeHub, retentionHours: t.deps.config.live.eventRetentionHours });
-  const deps: AppDependencies = { ...t.deps, resourceServices: services as unknown as AppDependencies["resourceServices"] };
+  const deps: AppDependencies = { ...t.deps, config: { ...t.deps.config, trpcFastPaths: false }, resourceServices: services as unknown as AppDependencies["resourceServices"] };
   const server = createApp(deps).listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", resolve));
   ownApp = {
