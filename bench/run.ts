@@ -293,7 +293,7 @@ async function captureSql(sql: Awaited<ReturnType<typeof openSql>>, endpoints: E
   // A hub that never listens: only the writes' SQL is captured here (the change event and its NOTIFY included).
   const hub = createChangeHub({ db: { listen: () => Promise.resolve({ close: () => Promise.resolve() }) }, data, log: pino({ level: "silent" }), limits: { perOrganization: 0, perIp: 0 }, retentionHours: 168 });
   const features = createResourceService(featureResource, data, { hub, retentionHours: 168 });
-  const actor = { sub: "bench-user", organizationId: BENCH_ORG };
+  const actor = { sub: "bench-user", organizationId: BENCH_ORG, role: "member" as const };
   const captured: CapturedEndpoint[] = [];
   for (const endpoint of endpoints) {
     seen = [];

@@ -1,5 +1,5 @@
 /**
- * `npm run generate -- resource <Name> <field>:<type>[?] ... [--search <field>]`: a new org-scoped resource in one
+ * `npm run generate -- resource <Name> <field>:<type>[?] ... [--search <field>] [--access <rules>]`: a new org-scoped resource in one
  * command. It writes the Prisma model and its migration (through the same offline schema engine as
  * `npm run db:migration`), the contract, the resource's definition, its line in the list of resources, and a test file; then
  * regenerates the Prisma client. It refuses a bad command line writing nothing, and says why.
@@ -11,6 +11,8 @@ import { spawnSync } from "node:child_process";
 import { PrismaPGliteWithExtensions, createPGlite } from "../server/db/pglite.js";
 import { diffMigrationsToSchema, schemaPath } from "../server/db/schema-engine.js";
 import { GeneratorError, parseResourceArgs } from "./generator/spec.js";
+import { OPERATIONS, policyOf, ruleText } from "../server/kit/access.js";
+import type { AccessDeclaration } from "../server/kit/access.js";
 import { contractFile, definitionFile, definitionsWith, schemaWith, testFile } from "./generator/templates.js";
 import { writeMigration } from "./support/migrations.js";
 
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
   const written = [schemaPath, path.join(migration, "migration.sql"), ...files.keys(), definitionsPath].map((f) => `  ${path.relative(root, f)}`);
   console.log(
     [
-      `Resource ${spec.model}: procedures ${spec.key}.create | list | infinite | byId | update | delete | history | onChange, and /api/v1/${spec.table.replace(/_/g, "-")}, searching "${spec.searchField}".`,
+      `Resource ${spec.model}: procedures ${spec.key}.create | list | infinite | byId | update | delete | history | onChange, and /api/v1/${spec.table.replace(/_/g, "-")}, searching "${spec.searchField}"; access ${describePolicy(spec.access)}.`,
       "Wrote:",
       ...written,
       "Next: npm test (the new test file runs with the rest); on PostgreSQL, npm run db:migrate applies the migration; the embedded database migrates itself on start.",
@@ -73,3 +75,9 @@ try {
 }
 // The WASM schema engine leaves a 10 s timer behind (its advisory-lock timeout): exit now.
 process.exit(0);
+
+/** `read=viewer, create=member, ...`: the whole policy the resource gets. */
+function describePolicy(declaration: AccessDeclaration): string {
+  const policy = policyOf(declaration);
+  return OPERATIONS.map((operation) => `${operation}=${ruleText(policy[operation])}`).join(", ");
+}

@@ -34,7 +34,7 @@ try {
         email: values.email,
         issuer: config.jwt.issuer,
         audience: config.jwt.audience,
-        claims: { organization: config.jwt.orgClaim, sub: config.jwt.subClaim },
+        claims: { organization: config.jwt.orgClaim, sub: config.jwt.subClaim, role: config.jwt.roleClaim },
       },
       config.secretKey,
     ),

@@ -5,6 +5,8 @@
 import { createPublicKey } from "node:crypto";
 import { existsSync } from "node:fs";
 import { z } from "zod";
+import { ROLES } from "./contract/roles.js";
+import type { Role } from "./contract/roles.js";
 
 /** Used only outside production, with a loud warning; never accepted when NODE_ENV=production. */
 export const DEV_SECRET_KEY = "kuark-dev-secret-key-do-not-use-in-production";
@@ -20,6 +22,28 @@ function isRsaPublicKey(pem: string): boolean {
 /** headersTimeout stays this much above keepAliveTimeout (see server/http/server-timeouts.ts). */
 export const HEADERS_TIMEOUT_MARGIN_MS = 1_000;
 export const headersTimeoutFor = (keepAliveTimeoutMs: number) => keepAliveTimeoutMs + HEADERS_TIMEOUT_MARGIN_MS;
+
+/**
+ * ROLE_MAP: a JSON object from an identity provider's role values to the service's roles
+ * (`{"org:admin":"admin","org:member":"member"}`); unset: none mapped.
+ */
+const RoleMap = z
+  .string()
+  .optional()
+  .transform((text, ctx): unknown => {
+    if (text === undefined || text.trim() === "") return {};
+    try {
+      return JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: "custom", message: 'must be a JSON object, e.g. {"org:admin":"admin"}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.record(z.string().min(1, "a mapped value must not be empty"), z.enum(ROLES, { error: `must map onto a role: ${ROLES.join(", ")}` }), {
+      error: 'must be a JSON object, e.g. {"org:admin":"admin"}',
+    }),
+  );
 
 const LogLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
@@ -68,6 +92,11 @@ const EnvSchema = z
     JWT_ORG_CLAIM: z.string().min(1).default("organization_id"),
     /** The claim that names the caller. */
     JWT_SUB_CLAIM: z.string().min(1).default("sub"),
+    /** The claim that holds the caller's role (server/kit/access.ts). */
+    JWT_ROLE_CLAIM: z.string().min(1).default("role"),
+    /** The role of a token without a role claim: `member` keeps today's tokens' powers. */
+    DEFAULT_ROLE: z.enum(ROLES, { error: `must be a role: ${ROLES.join(", ")}` }).default("member"),
+    ROLE_MAP: RoleMap,
     JWT_PUBLIC_KEY: z
       .string()
       .transform((pem) => pem.replace(/\\n/g, "\n").trim())
@@ -157,9 +186,17 @@ export interface Config {
     maxLifetimeMinutes: number;
     /** Earlier HS256 keys still accepted for verification (never for signing). */
     previousSecretKeys: string[];
-    /** The names of the claims read for the organization and the caller. */
+    /** The names of the claims read for the organization, the caller and its role. */
     orgClaim: string;
     subClaim: string;
+    roleClaim: string;
+  };
+  /** How a token's role claim becomes a role (server/kit/access.ts). */
+  roles: {
+    /** The role of a token without a role claim (DEFAULT_ROLE). */
+    defaultRole: Role;
+    /** An identity provider's values and the roles they are (ROLE_MAP). */
+    map: Record<string, Role>;
   };
   /** The developer panel at /panel (server/panel); its dev-token endpoint never exists in production. */
   panelEnabled: boolean;
@@ -234,7 +271,9 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       previousSecretKeys: e.SECRET_KEY_PREVIOUS,
       orgClaim: e.JWT_ORG_CLAIM,
       subClaim: e.JWT_SUB_CLAIM,
+      roleClaim: e.JWT_ROLE_CLAIM,
     },
+    roles: { defaultRole: e.DEFAULT_ROLE, map: e.ROLE_MAP },
     panelEnabled: e.PANEL_ENABLED ? e.PANEL_ENABLED === "true" : e.NODE_ENV !== "production",
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST },
     http: { keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS, requestTimeoutMs: e.REQUEST_TIMEOUT_MS },

@@ -1,10 +1,12 @@
 /**
  * `npm run generate -- resource <Name> <field>:<type>[?] ... [--search <field>] [--unique <field>[,<field>...]]...
- * [--sort <field>]...`: the command line, read into a checked resource spec. A field of type
+ * [--sort <field>]... [--access <rules>]`: the command line, read into a checked resource spec. A field of type
  * `ref(<Resource>)` or `ref(<Resource>, cascade)` refers to a row of a registered resource. Every refusal is
  * a GeneratorError that says why; nothing is written before the whole spec is valid.
  */
 import pluralize from "pluralize";
+import { AccessDeclarationError, declarationOf, parseAccessText, policyOf } from "../../server/kit/access.js";
+import type { AccessDeclaration } from "../../server/kit/access.js";
 
 export class GeneratorError extends Error {
   override name = "GeneratorError";
@@ -49,6 +51,8 @@ export interface ResourceSpec {
   unique: string[][];
   /** Fields lists may be sorted by (`--sort`), beside createdAt and updatedAt. */
   sortable: string[];
+  /** `--access read=viewer,update=member:own,...`: the rules that differ from the default policy (server/kit/access.ts). */
+  access: AccessDeclaration;
 }
 
 /** What the project has already: the models of prisma/schema.prisma and the keys of the list of resources. */
@@ -145,7 +149,7 @@ function parseField(arg: string, existing: Existing): FieldSpec {
   return { name, type: rawType as FieldType, optional: optional === "?", values: [] };
 }
 
-const USAGE = "usage: npm run generate -- resource <Name> <field>:<type>[?] ... [--search <field>] [--unique <field>[,<field>...]]... [--sort <field>]...";
+const USAGE = "usage: npm run generate -- resource <Name> <field>:<type>[?] ... [--search <field>] [--unique <field>[,<field>...]]... [--sort <field>]... [--access <operation>=<role>[:own],...]";
 
 /** Reads `resource <Name> <field>:<type>[?] ... [options]`; `existing` holds the models and router keys taken. */
 export function parseResourceArgs(args: string[], existing: Existing): ResourceSpec {
@@ -160,6 +164,7 @@ export function parseResourceArgs(args: string[], existing: Existing): ResourceS
   let searchField: string | undefined;
   const uniqueArgs: string[] = [];
   const sortArgs: string[] = [];
+  let access: AccessDeclaration = {};
   const fieldArgs: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i] ?? "";
@@ -169,6 +174,8 @@ export function parseResourceArgs(args: string[], existing: Existing): ResourceS
       if (!value || value.startsWith("-")) throw new GeneratorError(`--${option[1]} needs a field name`);
       if (option[1] === "search") searchField = value;
       else (option[1] === "unique" ? uniqueArgs : sortArgs).push(value);
+    } else if (arg === "--access" || arg.startsWith("--access=")) {
+      access = accessOf(arg === "--access" ? rest[++i] : arg.slice("--access=".length));
     } else if (arg.startsWith("-")) {
       throw new GeneratorError(`unknown option ${arg}`);
     } else {
@@ -229,5 +236,16 @@ export function parseResourceArgs(args: string[], existing: Existing): ResourceS
   ];
   const longest = Math.max(...names.map((name) => name.length));
   if (longest > 63) throw new GeneratorError(`names are too long for PostgreSQL index names (${longest} > 63 characters): choose shorter names`);
-  return { model, key, table, singular: lowerFirst(model), fields, searchField, unique, sortable };
+  return { model, key, table, singular: lowerFirst(model), fields, searchField, unique, sortable, access };
+}
+
+/** `--access`'s rules, only those that differ from the default policy. */
+function accessOf(text: string | undefined): AccessDeclaration {
+  if (!text) throw new GeneratorError("--access needs rules, e.g. --access read=viewer,create=member,update=member:own,delete=admin");
+  try {
+    return declarationOf(policyOf(parseAccessText(text)));
+  } catch (error) {
+    if (error instanceof AccessDeclarationError) throw new GeneratorError(`--access: ${error.message}`, { cause: error });
+    throw error;
+  }
 }

@@ -265,6 +265,7 @@ export function definitionFile(spec: ResourceSpec, command: string): string {
     ...(references.length ? [`  references: { ${references.join(", ")} },`] : []),
     ...(spec.unique.length ? [`  unique: [${spec.unique.map(list).join(", ")}],`] : []),
     `  example: { ${example.join(", ")} },`,
+    ...(Object.keys(spec.access).length > 0 ? [`  access: { ${Object.entries(spec.access).map(([operation, rule]) => `${operation}: ${JSON.stringify(rule)}`).join(", ")} },`] : []),
     "});",
     "",
   ].join("\n");

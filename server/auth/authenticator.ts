@@ -119,7 +119,7 @@ export function createRequestAuthenticator(
   };
 }
 
-/** The caller admitted to its organization: the verified caller, as the actor of the kit's services. */
+/** The caller admitted to its organization: the verified caller, as the actor of the kit's services (its role included). */
 export interface Admitted extends Caller {
   actor: Actor;
 }
@@ -133,5 +133,6 @@ export interface Admitted extends Caller {
 export async function admit(authenticate: Authenticate, organizations: Organizations): Promise<Admitted> {
   const caller = authenticate();
   await organizations.ensure(caller.me.organizationId);
-  return { ...caller, actor: { sub: caller.me.sub, organizationId: caller.me.organizationId } };
+  const { sub, organizationId, role, unknownRole } = caller.me;
+  return { ...caller, actor: { sub, organizationId, role: role ?? null, ...(unknownRole !== undefined && { unknownRole }) } };
 }

@@ -3,7 +3,9 @@
  * Verification accepts one algorithm: RS256 when a public key is configured (JWT_PUBLIC_KEY), HS256 with
  * SECRET_KEY (or one of SECRET_KEY_PREVIOUS, while a rotation goes on) otherwise; it requires `exp`, and
  * checks `iss` and `aud` when they are configured. The organization and caller claims are named by
- * JWT_ORG_CLAIM and JWT_SUB_CLAIM (an identity provider's `org_id` or `https://kuark.io/org_id`, say).
+ * JWT_ORG_CLAIM and JWT_SUB_CLAIM (an identity provider's `org_id` or `https://kuark.io/org_id`, say). The role
+ * claim (JWT_ROLE_CLAIM) becomes the caller's effective role here, once per token: mapped by ROLE_MAP, or
+ * DEFAULT_ROLE when the token has none; a value that is neither a role nor mapped is kept as `unknownRole`.
  * `./authenticator.ts` reads a request's token and hands the verified caller to every surface.
  */
 import { createPublicKey, createSecretKey } from "node:crypto";
@@ -11,6 +13,7 @@ import type { KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { z } from "zod";
 import { isWellFormed } from "../contract/common.js";
+import { Role } from "../contract/index.js";
 import type { Me } from "../contract/index.js";
 
 /**
@@ -29,17 +32,38 @@ const Identifier = z
 const OtherClaims = z.object({
   exp: z.number(),
   iat: z.number().optional(),
-  role: z.string().optional(),
   email: z.string().optional(),
 });
 
-/** Which claims name the organization and the caller (JWT_ORG_CLAIM, JWT_SUB_CLAIM). */
+/** Which claims name the organization, the caller and its role (JWT_ORG_CLAIM, JWT_SUB_CLAIM, JWT_ROLE_CLAIM). */
 export interface ClaimNames {
   organization: string;
   sub: string;
+  /** Unset: `role`. */
+  role?: string | undefined;
 }
 
 const DEFAULT_CLAIMS: ClaimNames = { organization: "organization_id", sub: "sub" };
+const DEFAULT_ROLE_CLAIM = "role";
+
+/** How a token's role claim becomes a role (DEFAULT_ROLE, ROLE_MAP). */
+export interface RoleResolution {
+  /** The role of a token without a role claim. */
+  defaultRole: Role;
+  /** An identity provider's values and the roles they are (`{ "org:admin": "admin" }`); a role's own name needs no entry. */
+  map: Readonly<Record<string, Role>>;
+}
+
+const DEFAULT_RESOLUTION: RoleResolution = { defaultRole: "member", map: {} };
+
+/** The effective role of a claimed one: mapped first, then a role by its own name; else unknown (no access). */
+export function resolveRole(claimed: string | undefined, resolution: RoleResolution): Pick<Me, "role" | "unknownRole"> {
+  if (claimed === undefined || claimed === "") return { role: resolution.defaultRole };
+  const mapped = Object.hasOwn(resolution.map, claimed) ? resolution.map[claimed] : undefined;
+  if (mapped !== undefined) return { role: mapped };
+  const known = Role.safeParse(claimed);
+  return known.success ? { role: known.data } : { unknownRole: claimed };
+}
 
 export class InvalidTokenError extends Error {
   override name = "InvalidTokenError";
@@ -51,6 +75,8 @@ export interface VerifyOptions {
   /** Earlier HS256 keys, still accepted for verification (a rotation of `secretKey`). */
   previousSecretKeys?: string[] | undefined;
   claims?: ClaimNames | undefined;
+  /** Unset: role-less tokens are members, and no value is mapped. */
+  roles?: RoleResolution | undefined;
   /** The longest lifetime a token may have (`exp - iat`, or `exp - now` without `iat`); unset: no limit. */
   maxLifetimeMinutes?: number | undefined;
   /** PEM RSA public key: tokens must then be RS256 (HS256 tokens, even signed with this key's text, are refused). */
@@ -77,6 +103,7 @@ export function createTokenVerifier(options: VerifyOptions): TokenVerifier {
     ? [createPublicKey(options.publicKey)]
     : [options.secretKey, ...(options.previousSecretKeys ?? [])].map((secret) => createSecretKey(Buffer.from(secret, "utf8")));
   const claimNames = options.claims ?? DEFAULT_CLAIMS;
+  const roles = options.roles ?? DEFAULT_RESOLUTION;
   const verifyOptions: jwt.VerifyOptions = {
     // Pinned to one algorithm: `alg: none`, every other algorithm, and the RS256/HS256 key-confusion
     // attack are refused by jsonwebtoken itself.
@@ -92,7 +119,7 @@ export function createTokenVerifier(options: VerifyOptions): TokenVerifier {
     if (cached) return cached;
     const payload = verifiedPayload(token, keys, verifyOptions);
     // Frozen: one caller object is shared by every request carrying this token.
-    const me = Object.freeze(toMe(payload, claimNames));
+    const me = Object.freeze(toMe(payload, claimNames, roles));
     checkLifetime(payload as jwt.JwtPayload, toleranceMs, options.maxLifetimeMinutes);
     // toMe checked that `exp` is a number; jwt.verify accepts the token until exp + the clock tolerance.
     const expiresAt = (payload as jwt.JwtPayload).exp! * 1000;
@@ -161,15 +188,16 @@ function checkLifetime(payload: jwt.JwtPayload, toleranceMs: number, maxLifetime
   if (lifetimeMs > maxLifetimeMinutes * 60_000) throw new InvalidTokenError(`token lives longer than ${maxLifetimeMinutes} minutes`);
 }
 
-function toMe(payload: string | jwt.JwtPayload, names: ClaimNames): Me {
+function toMe(payload: string | jwt.JwtPayload, names: ClaimNames, roles: RoleResolution): Me {
   if (typeof payload !== "object") throw new InvalidTokenError("missing or invalid claims");
   // jsonwebtoken checks `exp` only when present; a token without it would never expire.
   const others = OtherClaims.safeParse(payload);
   const sub = Identifier.safeParse(payload[names.sub]);
   const organizationId = Identifier.safeParse(payload[names.organization]);
-  if (!others.success || !sub.success || !organizationId.success) throw new InvalidTokenError("missing or invalid claims");
-  const { role, email } = others.data;
-  return { sub: sub.data, organizationId: organizationId.data, ...(role && { role }), ...(email && { email }) };
+  const role = z.string().optional().safeParse(payload[names.role ?? DEFAULT_ROLE_CLAIM]);
+  if (!others.success || !sub.success || !organizationId.success || !role.success) throw new InvalidTokenError("missing or invalid claims");
+  const { email } = others.data;
+  return { sub: sub.data, organizationId: organizationId.data, ...resolveRole(role.data, roles), ...(email && { email }) };
 }
 
 export interface SignOptions {
@@ -180,7 +208,7 @@ export interface SignOptions {
   email?: string | undefined;
   issuer?: string | undefined;
   audience?: string | undefined;
-  /** The claim names the service reads (JWT_ORG_CLAIM, JWT_SUB_CLAIM), so its own tokens carry them. */
+  /** The claim names the service reads (JWT_ORG_CLAIM, JWT_SUB_CLAIM, JWT_ROLE_CLAIM), so its own tokens carry them. */
   claims?: ClaimNames | undefined;
 }
 
@@ -189,7 +217,12 @@ export function signAccessToken(options: SignOptions, secretKey: string): string
   const { sub, organizationId, minutes, role, email, issuer, audience } = options;
   const names = options.claims ?? DEFAULT_CLAIMS;
   const subject = names.sub === "sub" ? { subject: sub } : {};
-  const payload = { [names.organization]: organizationId, ...(names.sub !== "sub" && { [names.sub]: sub }), ...(role && { role }), ...(email && { email }) };
+  const payload = {
+    [names.organization]: organizationId,
+    ...(names.sub !== "sub" && { [names.sub]: sub }),
+    ...(role && { [names.role ?? DEFAULT_ROLE_CLAIM]: role }),
+    ...(email && { email }),
+  };
   return jwt.sign(payload, secretKey, {
     algorithm: "HS256",
     ...subject,

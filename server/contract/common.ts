@@ -4,6 +4,7 @@
  * the typed client computes its published types from these schemas.
  */
 import { z } from "zod";
+import { Role } from "./roles.js";
 
 /** `String.prototype.isWellFormed` (Node 20 has it; TypeScript declares it from the ES2024 library on). */
 export const isWellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
@@ -73,11 +74,16 @@ export const Pagination = z.object({
 });
 export type Pagination = z.infer<typeof Pagination>;
 
-/** Who calls: the verified token's claims. */
+/**
+ * Who calls: the verified token's claims. `role` is the effective role (the token's, mapped by ROLE_MAP, or
+ * DEFAULT_ROLE when it has none); a role claim the service does not know leaves `role` out and is
+ * `unknownRole`, so a client can show why every other procedure answers FORBIDDEN.
+ */
 export const Me = z.object({
   sub: z.string(),
   organizationId: z.string(),
-  role: z.string().optional(),
+  role: Role.optional(),
+  unknownRole: z.string().optional(),
   email: z.string().optional(),
 });
 export type Me = z.infer<typeof Me>;

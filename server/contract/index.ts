@@ -3,4 +3,5 @@
  * resource). Types are inferred from them, and the typed client computes its published types from them.
  */
 export * from "./common.js";
+export * from "./roles.js";
 export * from "./features.js";

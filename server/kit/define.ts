@@ -12,6 +12,8 @@
  */
 import type { z } from "zod";
 import type { ResourceContract } from "../contract/common.js";
+import { policyOf } from "./access.js";
+import type { AccessDeclaration, AccessPolicy } from "./access.js";
 import type { DataModel, OwnedModel } from "./scope.js";
 
 /** Where a resource's rows live, as derived from its declaration. */
@@ -64,6 +66,8 @@ export interface ResourceDefinition<TKey extends string = string, TContract exte
    * organization with it, each reference filled with a row of the resource it refers to.
    */
   example: Readonly<Record<string, unknown>>;
+  /** Who may do what: the declared rules over the default policy (./access.ts). */
+  access: AccessPolicy;
 }
 
 type FieldOf<TContract extends ResourceContract> = keyof z.output<TContract["entity"]> & string;
@@ -82,6 +86,8 @@ export interface ResourceDeclaration<TContract extends ResourceContract, TRefs e
   unique?: readonly (readonly FieldOf<TContract>[])[];
   /** A valid create input without the reference fields (the tests fill those with rows they create). */
   example: Omit<z.input<TContract["createInput"]>, TRefs>;
+  /** The least role of each operation that differs from the default (`{ delete: "admin", update: "member:own" }`). */
+  access?: AccessDeclaration;
 }
 
 /** The snake_case column of a camelCase field: `createdById` -> `created_by_id`. */
@@ -97,6 +103,12 @@ export function defineResource<TContract extends ResourceContract & { name: Owne
   declaration: ResourceDeclaration<TContract, TRefs>,
 ): ResourceDefinition<TContract["key"], TContract> {
   const { contract, searchField, example } = declaration;
+  let access: AccessPolicy;
+  try {
+    access = policyOf(declaration.access);
+  } catch (error) {
+    throw new Error(`resource ${contract.key}: its access ${(error as Error).message}`, { cause: error });
+  }
   const key: TContract["key"] = contract.key;
   if (!/^[a-z][A-Za-z0-9]*$/.test(key)) throw new Error(`resource key ${JSON.stringify(key)}: must be camelCase (features, apiKeys)`);
   if (!/^[A-Z][A-Za-z0-9]*$/.test(contract.name)) throw new Error(`resource ${key}: its name ${JSON.stringify(contract.name)} must be PascalCase (Feature)`);
@@ -122,6 +134,7 @@ export function defineResource<TContract extends ResourceContract & { name: Owne
     references,
     unique,
     example: example,
+    access,
   };
 }
 

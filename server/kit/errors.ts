@@ -7,6 +7,7 @@
 /** What a domain error is, for a client's code: `error.data.reason` on tRPC. */
 export type DomainReason =
   | "NOT_FOUND"
+  | "FORBIDDEN"
   | "CONFLICT"
   | "UNIQUE_VIOLATION"
   | "REFERENCED"
@@ -19,6 +20,7 @@ export type DomainReason =
 /** The API status each reason is answered with (tRPC's code names; REST answers their HTTP status). */
 export const STATUS_OF = {
   NOT_FOUND: "NOT_FOUND",
+  FORBIDDEN: "FORBIDDEN",
   CONFLICT: "CONFLICT",
   UNIQUE_VIOLATION: "CONFLICT",
   REFERENCED: "CONFLICT",
@@ -44,6 +46,14 @@ export class NotFoundError extends DomainError {
   override name = "NotFoundError";
   constructor(what: string) {
     super("NOT_FOUND", `${what} not found`);
+  }
+}
+
+/** The caller's role may not do this: a resource's access policy (./access.ts) refuses it. */
+export class ForbiddenError extends DomainError {
+  override name = "ForbiddenError";
+  constructor(message: string) {
+    super("FORBIDDEN", message);
   }
 }
 

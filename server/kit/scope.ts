@@ -14,13 +14,18 @@
  * The change log (`change_events`, every resource's events) is org-owned too: `OrgData.events` binds its
  * rows to one organization the same way, so `change-log.ts` never writes an organization condition itself.
  */
+import type { Role } from "../contract/roles.js";
 import type { PrismaClient } from "../db/database.js";
 import { Prisma } from "../generated/prisma/client.js";
 
-/** Who acts, and in which organization: always from the verified token. */
+/** Who acts, in which organization, and as what: always from the verified token. */
 export interface Actor {
   sub: string;
   organizationId: string;
+  /** The effective role (./access.ts); null: the token claims a role the service does not know, which has no access. */
+  role: Role | null;
+  /** The role claimed when it is not known (for the refusal's message). */
+  unknownRole?: string;
 }
 
 /** The models an organization owns: every model but `Organization` itself and the change log (generated ones included). */

@@ -14,6 +14,7 @@
 import type { TrackedEnvelope } from "@trpc/server";
 import type { ChangeEvent, Pagination, ResourceContract } from "../contract/common.js";
 import { Prisma } from "../generated/prisma/client.js";
+import { notOwnedRefusal, ownedBy, withAccess } from "./access.js";
 import { changedFields, createChangeFeedReader, createChangeLog } from "./change-log.js";
 import type { ChangeHub } from "./change-hub.js";
 import { changeStream } from "./change-stream.js";
@@ -103,7 +104,7 @@ interface Graph {
    * with ReferencedError while a `restrict` referrer has live rows naming them; a `cascade` referrer's live
    * rows are removed the same way, in the same transaction.
    */
-  remove(tx: OrgData, actor: Actor, key: string, rows: Row[]): Promise<void>;
+  remove(tx: OrgData, actor: Actor, key: string, rows: Row[], condition?: { where: Record<string, unknown>; refusal: () => Error }): Promise<void>;
 }
 
 const changeLogOf = (on: OrgData, actor: Actor, resource: string) => createChangeLog(on.events(actor.organizationId), resource, actor.sub);
@@ -126,14 +127,17 @@ function createGraph(resolved: Map<string, Resolved>): Graph {
         if (!found) throw new InvalidReferenceError(field, [...path, field], target.definition.name);
       }
     },
-    async remove(tx, actor, key, rows) {
+    async remove(tx, actor, key, rows, condition) {
       const self = get(key);
       const ids = rows.map((row) => row.id as string);
+      // First the rows' own statement (with the caller's condition, `:own`): a refusal of it comes before any other.
+      const { count } = await scopedOf(tx, actor, self).softDeleteMany({ where: { id: { in: ids }, ...condition?.where } });
+      if (count !== ids.length) throw condition?.refusal() ?? new NotFoundError(self.definition.name);
+      // A live referrer of a `restrict` reference refuses the delete; the transaction rolls the statement above back.
       for (const referrer of self.referrers.filter((r) => r.onDelete === "restrict")) {
         const live = await scopedOf(tx, actor, get(referrer.key)).findFirst({ where: { [referrer.field]: { in: ids } }, select: { id: true } });
         if (live) throw new ReferencedError(self.definition.name, wordsOf(referrer.key));
       }
-      await scopedOf(tx, actor, self).softDeleteMany({ where: { id: { in: ids } } });
       const log = changeLogOf(tx, actor, key);
       const deletedAt = new Date().toISOString();
       for (const row of rows) {
@@ -211,7 +215,9 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
         throw broken ? new UniqueViolationError(name, broken) : error;
       });
 
-  return {
+  const { access } = resource;
+  // Every method checks the caller's role against the resource's policy before it runs (./access.ts).
+  return withAccess(resource.key, access, {
     create: (actor, input) =>
       write(actor, hasReferences, async ({ on, scope, log }) => {
         await graph.checkReferences(on, actor, key, input, []);
@@ -238,11 +244,11 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
         if (!current) throw new NotFoundError(name);
         await graph.checkReferences(on, actor, key, changes, ["data"]);
         const [row] = await scope.updateManyAndReturn({
-          where: { id, ...(expectedUpdatedAt && { updatedAt: new Date(expectedUpdatedAt) }) },
+          where: { id, ...(expectedUpdatedAt && { updatedAt: new Date(expectedUpdatedAt) }), ...ownedBy(actor, access.update) },
           data: changes,
           select: wire.columns,
         });
-        if (!row) throw new ConflictError(`${name} was changed by someone else since it was read; reload it and try again`);
+        if (!row) throw notOwnedRefusal(actor, access.update, current, `${resource.key}.update`) ?? new ConflictError(`${name} was changed by someone else since it was read; reload it and try again`);
         const entity = wire.toWire(row);
         const after = entity as Row;
         await log.record({ entityId: id, type: "updated", changes: changedFields(wire.toWire(current), after), entity: after });
@@ -253,7 +259,11 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
       write(actor, true, async ({ on, scope }) => {
         const current = await scope.findFirst({ where: { id }, select: wire.columns });
         if (!current) throw new NotFoundError(name);
-        await graph.remove(on, actor, key, [current]);
+        // `:own` is a condition of the delete's own statement; the rows a cascade removes go with it.
+        await graph.remove(on, actor, key, [current], {
+          where: ownedBy(actor, access.delete),
+          refusal: () => notOwnedRefusal(actor, access.delete, current, `${resource.key}.delete`) ?? new NotFoundError(name),
+        });
         return { id };
       }),
 
@@ -274,5 +284,5 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
         retentionHours: live.retentionHours,
         ...request,
       }),
-  };
+  });
 }

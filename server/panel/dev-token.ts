@@ -12,12 +12,13 @@
 import type { RequestHandler } from "express";
 import { z } from "zod";
 import { signAccessToken } from "../auth/token.js";
+import { Role } from "../contract/roles.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 
 export const DEV_TOKEN_MINUTES = 60;
 
-/** What the panel's "Get dev token" button sends; both have defaults, so `{}` is enough. */
+/** What the panel's "Get dev token" button sends; all have defaults, so `{}` is enough (no role: DEFAULT_ROLE). */
 export const DevTokenInput = z.strictObject({
   sub: z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters").default("developer"),
   organizationId: z
@@ -26,12 +27,16 @@ export const DevTokenInput = z.strictObject({
     .min(1, "must not be empty")
     .max(200, "must be at most 200 characters")
     .default("dev-org"),
+  /** The token's role claim (under JWT_ROLE_CLAIM); left out: a token without one. */
+  role: Role.optional(),
 });
 
 export interface DevTokenResponse {
   token: string;
   sub: string;
   organizationId: string;
+  /** The role claimed; absent: none (the caller has DEFAULT_ROLE). */
+  role?: string;
   expiresAt: string;
 }
 
@@ -50,15 +55,16 @@ export function devTokenHandler(config: Config, log: Logger | undefined): Reques
       res.status(400).json({ error: "Invalid input", fieldErrors: z.flattenError(parsed.error).fieldErrors });
       return;
     }
-    const { sub, organizationId } = parsed.data;
+    const { sub, organizationId, role } = parsed.data;
     // The same key, issuer and audience the verifier checks, so the token works against this server.
-    const token = signAccessToken({ sub, organizationId, minutes: DEV_TOKEN_MINUTES, issuer, audience, claims: { organization: config.jwt.orgClaim, sub: config.jwt.subClaim } }, config.secretKey);
-    log?.warn({ sub, organizationId }, "developer panel issued a dev token");
+    const token = signAccessToken({ sub, organizationId, role, minutes: DEV_TOKEN_MINUTES, issuer, audience, claims: { organization: config.jwt.orgClaim, sub: config.jwt.subClaim, role: config.jwt.roleClaim } }, config.secretKey);
+    log?.warn({ sub, organizationId, role }, "developer panel issued a dev token");
     res.setHeader("Cache-Control", "no-store");
     const body: DevTokenResponse = {
       token,
       sub,
       organizationId,
+      ...(role && { role }),
       expiresAt: new Date(Date.now() + DEV_TOKEN_MINUTES * 60_000).toISOString(),
     };
     res.json(body);

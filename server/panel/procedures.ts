@@ -24,6 +24,8 @@ export interface ProcedureDescription {
   input: JsonSchema | null;
   /** `null`: no output schema, anything the resolver returns. */
   output: JsonSchema | null;
+  /** The least role the procedure requires (server/kit/access.ts); absent: any caller with a valid token (`auth.me`). */
+  access?: { role: string; own: boolean; description: string };
   note?: string;
 }
 
@@ -35,6 +37,8 @@ interface ProcedureDef {
   type: ProcedureDescription["type"];
   inputs: unknown[];
   output?: unknown;
+  /** What `.meta()` gave: a resource procedure's `{ access }` (server/kit/access.ts `accessMetaOf`). */
+  meta?: { access?: { role: string; own: boolean; description: string } };
 }
 
 function isZodSchema(parser: unknown): parser is core.$ZodType {
@@ -60,7 +64,7 @@ export function describeProcedures(router: AnyTRPCRouter): ProcedureDescription[
   const procedures = router._def.procedures as Record<string, { _def: ProcedureDef }>;
   return Object.entries(procedures)
     .map(([path, procedure]): ProcedureDescription => {
-      const { type, inputs, output } = procedure._def;
+      const { type, inputs, output, meta } = procedure._def;
       const notes: string[] = [];
       let input: JsonSchema | null = null;
       if (inputs.length > 0) {
@@ -71,7 +75,8 @@ export function describeProcedures(router: AnyTRPCRouter): ProcedureDescription[
       }
       const out = output === undefined ? undefined : jsonSchemaOf(output, "output");
       if (out?.note) notes.push(out.note);
-      return { path, type, input, output: out?.schema ?? null, ...(notes.length > 0 && { note: notes.join("; ") }) };
+      const access = meta?.access && { role: meta.access.role, own: meta.access.own, description: meta.access.description };
+      return { path, type, input, output: out?.schema ?? null, ...(access && { access }), ...(notes.length > 0 && { note: notes.join("; ") }) };
     })
     .sort((a, b) => a.path.localeCompare(b.path));
 }

@@ -3,6 +3,7 @@
  * Routes, validation and OpenAPI entries are built from these alone, so every resource of the list,
  * generated ones included, gets `/api/v1/<rest path>` with no REST code of its own.
  */
+import type { AccessPolicy } from "../kit/access.js";
 import type { ResourceDefinition } from "../kit/define.js";
 import type { AnyResourceServices, ResourceService } from "../kit/service.js";
 import type { ResourceContract } from "../contract/common.js";
@@ -24,6 +25,8 @@ export interface RestEndpoint {
     /** A page of the list, as the service returns it (camelCase): REST checks its answers as tRPC's `.output()` does. */
     page: ResourceContract["page"];
   };
+  /** Who may do what (server/kit/access.ts), as its service enforces it: the document's `x-required-role`; unset: the default policy. */
+  access?: AccessPolicy | undefined;
   /** The resource's service among the app's resource services. */
   service(services: AnyResourceServices): ResourceService<ResourceContract>;
 }
@@ -40,6 +43,7 @@ export function restEndpointsOf(definitions: Record<string, ResourceDefinition>)
       listInput: definition.contract.listObject,
       page: definition.contract.page,
     },
+    access: definition.access,
     service(services) {
       const service = services[definition.key];
       if (!service) throw new Error(`REST: no service for the resource ${definition.key}`);

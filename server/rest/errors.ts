@@ -38,6 +38,8 @@ export class RestError extends Error {
 
 export const notAuthenticated = () => new RestError(401, "Not authenticated", { "WWW-Authenticate": "Bearer" });
 export const invalidCredentials = () => new RestError(401, "Invalid authentication credentials", { "WWW-Authenticate": "Bearer" });
+/** The detail of every 403: which role is required is in the OpenAPI document (`x-required-role`). */
+export const NOT_ENOUGH_PERMISSIONS = "Not enough permissions";
 export const notFound = (resourceName: string) => new RestError(404, `${resourceName} not found`);
 
 /**
@@ -50,7 +52,8 @@ export function restErrorOf(cause: unknown, options: { resourceName: string; pro
   if (mapped && mapped.code !== "INTERNAL_SERVER_ERROR") {
     const status = getHTTPStatusCodeFromError(mapped);
     // Whatever said "not found" (a NotFoundError, Prisma's P2025), the old service's words for it.
-    const detail = mapped.code === "NOT_FOUND" ? `${options.resourceName} not found` : mapped.message;
+    // A role refused (server/kit/access.ts): FastAPI's words for it; tRPC's message names the role required.
+    const detail = mapped.code === "NOT_FOUND" ? `${options.resourceName} not found` : mapped.code === "FORBIDDEN" ? NOT_ENOUGH_PERMISSIONS : mapped.message;
     return { error: new RestError(status, detail), expected: true };
   }
   const message = cause instanceof Error ? cause.message : String(cause);

@@ -12,6 +12,8 @@ import { ExpectedUpdatedAt, Pagination } from "../contract/index.js";
 import { snakeSchema } from "./case.js";
 import { HTTPError, HTTPValidationError, ValidationError } from "./errors.js";
 import type { RestEndpoint } from "./endpoints.js";
+import { DEFAULT_POLICY } from "../kit/access.js";
+import { documentAccess } from "./openapi-access.js";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -59,6 +61,8 @@ const COMMON_ERRORS = {
   "500": problem("Unexpected error (its details are hidden in production)"),
   "503": problem("The database is unavailable; retry later"),
 };
+/** A role below the operation's (`x-required-role`), or a role the service does not know. */
+const FORBIDDEN = problem('"Not enough permissions": the token\'s role is below the one this operation requires, or not a role of this service');
 const BODY_ERRORS = {
   "413": problem("Request body larger than MAX_BODY_BYTES"),
   "422": { description: "Invalid input: every bad field, with its location", content: json(REF("HTTPValidationError")) },
@@ -166,6 +170,7 @@ export function buildOpenApiDocument(resources: RestEndpoint[], options: OpenApi
         responses: { "204": { description: "Deleted; no body" }, ...notFound, "422": BODY_ERRORS["422"], ...COMMON_ERRORS },
       },
     };
+    for (const path of ["", "/{id}"]) documentAccess(paths[`${options.basePath}/${resource.path}${path}`] ?? {}, resource.access ?? DEFAULT_POLICY, FORBIDDEN);
   }
 
   return {

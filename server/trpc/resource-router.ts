@@ -4,6 +4,8 @@ import type { z } from "zod";
 import type { ResourceContract } from "../contract/common.js";
 import type { Context } from "./context.js";
 import { orgProcedure, router } from "./init.js";
+import { accessMetaOf } from "../kit/access.js";
+import type { ResourceProcedure } from "../kit/access.js";
 import type { ResourceDefinition } from "../kit/define.js";
 import type { ResourceService } from "../kit/service.js";
 
@@ -47,44 +49,54 @@ export function resourceRouter<C extends ResourceContract>(resource: ResourceDef
     if (!found) throw new Error(`no service for the resource ${key} in this context`);
     return found;
   };
+  // The rule each procedure's service method enforces, for those who read the router (the panel).
+  const meta = (procedure: ResourceProcedure) => accessMetaOf(resource.access, procedure);
   return router({
     create: orgProcedure
+      .meta(meta("create"))
       .input(c.createInput)
       .output(c.entity)
       .mutation(({ ctx, input }) => service(ctx).create(ctx.actor, input)),
 
     list: orgProcedure
+      .meta(meta("list"))
       .input(c.listInput)
       .output(c.page)
       .query(({ ctx, input }) => service(ctx).list(ctx.actor, input)),
 
     infinite: orgProcedure
+      .meta(meta("infinite"))
       .input(c.infiniteInput)
       .output(c.infinitePage)
       .query(({ ctx, input }) => service(ctx).infinite(ctx.actor, input)),
 
     byId: orgProcedure
+      .meta(meta("byId"))
       .input(c.byIdInput)
       .output(c.entity)
       .query(({ ctx, input }) => service(ctx).byId(ctx.actor, input.id)),
 
     update: orgProcedure
+      .meta(meta("update"))
       .input(c.updateInput)
       .output(c.entity)
       .mutation(({ ctx, input }) => service(ctx).update(ctx.actor, input.id, input.data, input.expectedUpdatedAt)),
 
     delete: orgProcedure
+      .meta(meta("delete"))
       .input(c.deleteInput)
       .output(c.deleteOutput)
       .mutation(({ ctx, input }) => service(ctx).softDelete(ctx.actor, input.id)),
 
     history: orgProcedure
+      .meta(meta("history"))
       .input(c.historyInput)
       .output(c.historyPage)
       .query(({ ctx, input }) => service(ctx).history(ctx.actor, input)),
 
     /** Over SSE (`httpSubscriptionLink`); tRPC validates no subscription output, the events are the entity schema's own rows. */
     onChange: orgProcedure
+      .meta(meta("onChange"))
       .input(c.onChangeInput)
       .subscription(({ ctx, input, signal }) =>
         service(ctx).onChange(ctx.actor, input, { ip: ctx.ip, expiresAt: ctx.expiresAt, signal }),

@@ -67,12 +67,12 @@ describe("auth.me", () => {
   });
 
   it("omits the optional claims when absent", async () => {
-    expect(await callerFor(t.deps, tokenFor("bob", "globex")).auth.me()).toEqual({ sub: "bob", organizationId: "globex" });
+    expect(await callerFor(t.deps, tokenFor("bob", "globex")).auth.me()).toEqual({ sub: "bob", organizationId: "globex", role: "member" });
   });
 
   it("accepts a token from Kuark's issuer with extra claims", async () => {
     const token = rawToken({ ...valid, iat: now(), jti: "x", scope: "read" }, { expiresIn: 60 }, TEST_SECRET);
-    expect(await callerFor(t.deps, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
+    expect(await callerFor(t.deps, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme", role: "member" });
   });
 });
 
@@ -81,8 +81,8 @@ describe("verified tokens are remembered until they expire, and only the exact t
     // No clock tolerance (30 s by default), so the token's exp is the end.
     const deps = makeDependencies(t.testDb.db, { config: testConfig({ JWT_CLOCK_TOLERANCE_SECONDS: "0" }) });
     const token = rawToken({ ...valid, exp: now() + 2 });
-    expect(await callerFor(deps, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
-    expect(await callerFor(deps, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
+    expect(await callerFor(deps, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme", role: "member" });
+    expect(await callerFor(deps, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme", role: "member" });
     await new Promise((resolve) => setTimeout(resolve, (now() + 3) * 1000 - Date.now()));
     const error = await callerFor(deps, token)
       .auth.me()
@@ -92,7 +92,7 @@ describe("verified tokens are remembered until they expire, and only the exact t
 
   it("a remembered token with one character changed is checked, and refused", async () => {
     const token = tokenFor("alice", "acme");
-    expect(await callerFor(t.deps, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme" });
+    expect(await callerFor(t.deps, token).auth.me()).toEqual({ sub: "alice", organizationId: "acme", role: "member" });
     const last = token.at(-1) === "A" ? "B" : "A";
     for (const tampered of [token.slice(0, -1) + last, token + "x", ` ${token}`.trim().slice(1)]) {
       const error = await callerFor(t.deps, tampered)
@@ -105,7 +105,7 @@ describe("verified tokens are remembered until they expire, and only the exact t
   it("each caller gets the claims of its own token", async () => {
     const tokens = Array.from({ length: 50 }, (_, i) => tokenFor(`user-${i}`, `org-${i % 7}`));
     for (let round = 0; round < 2; round++) {
-      for (const [i, token] of tokens.entries()) expect(await callerFor(t.deps, token).auth.me()).toEqual({ sub: `user-${i}`, organizationId: `org-${i % 7}` });
+      for (const [i, token] of tokens.entries()) expect(await callerFor(t.deps, token).auth.me()).toEqual({ sub: `user-${i}`, organizationId: `org-${i % 7}`, role: "member" });
     }
   });
 });

@@ -20,7 +20,7 @@ const OLD_SECRET = "the-previous-secret-key-0123456789";
 describe("JWT_ORG_CLAIM and JWT_SUB_CLAIM", () => {
   it("read the organization from a namespaced claim, and the caller from a claim of another name", async () => {
     const token = rawToken({ [ORG_URL]: "acme", user_id: "alice", exp: hour() });
-    expect(await me({ JWT_ORG_CLAIM: ORG_URL, JWT_SUB_CLAIM: "user_id" }, token)).toEqual({ sub: "alice", organizationId: "acme" });
+    expect(await me({ JWT_ORG_CLAIM: ORG_URL, JWT_SUB_CLAIM: "user_id" }, token)).toEqual({ sub: "alice", organizationId: "acme", role: "member" });
     // With the default names the same token names no organization: refused.
     expect(await me({}, token)).toBe("UNAUTHORIZED");
   });
@@ -42,7 +42,7 @@ describe("JWT_ORG_CLAIM and JWT_SUB_CLAIM", () => {
     });
     const token = stdout.trim();
     expect(jwt.decode(token)).toMatchObject({ [ORG_URL]: "acme", user_id: "alice" });
-    expect(await me(env, token)).toEqual({ sub: "alice", organizationId: "acme" });
+    expect(await me(env, token)).toEqual({ sub: "alice", organizationId: "acme", role: "member" });
   });
 
   it("are refused empty at start, naming the variable", () => {
@@ -57,8 +57,8 @@ describe("SECRET_KEY_PREVIOUS", () => {
     const old = rawToken({ ...claims, exp: hour() }, {}, OLD_SECRET);
     const current = rawToken({ ...claims, exp: hour() });
     const rotating = { SECRET_KEY_PREVIOUS: `another-retired-secret-0123456789, ${OLD_SECRET}` };
-    expect(await me(rotating, old)).toEqual({ sub: "alice", organizationId: "acme" });
-    expect(await me(rotating, current)).toEqual({ sub: "alice", organizationId: "acme" });
+    expect(await me(rotating, old)).toEqual({ sub: "alice", organizationId: "acme", role: "member" });
+    expect(await me(rotating, current)).toEqual({ sub: "alice", organizationId: "acme", role: "member" });
     expect(await me({}, old)).toBe("UNAUTHORIZED");
     // A previous key does not revive what its token's claims refuse.
     expect(await me(rotating, rawToken({ ...claims, exp: hour() - 7200 }, {}, OLD_SECRET))).toBe("UNAUTHORIZED");

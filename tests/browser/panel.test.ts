@@ -90,6 +90,26 @@ async function run(path: string, input?: unknown): Promise<Outcome> {
 }
 
 describe("developer panel in Chromium", () => {
+  it("shows each procedure's role, and a viewer's dev token is refused a write with FORBIDDEN", async () => {
+    await openPanel(server.url);
+    expect(await page.textContent('nav button[data-path="features.delete"] .role-tag')).toBe("member+");
+    expect(await page.textContent('nav button[data-path="auth.me"] .role-tag')).toBe("any");
+    await page.click('nav button[data-path="features.list"]');
+    expect(await page.textContent("#proc-role")).toBe("Requires the role viewer or above");
+
+    await page.fill("#dev-sub", "vera");
+    await page.fill("#dev-org", `org-browser-viewer-${process.pid}`);
+    await page.selectOption("#dev-role", "viewer");
+    await page.click("#dev-token");
+    await waitForToken();
+    expect(await page.textContent("#token-info")).toContain("as viewer");
+    expect(JSON.parse((await run("auth.me")).result)).toMatchObject({ role: "viewer" });
+    const refused = await run("features.create", { name: "Not for viewers" });
+    expect(refused.status).toMatch(/^403 /);
+    expect(refused.errorCode).toBe("FORBIDDEN");
+    expect((await run("features.list")).status).toMatch(/^200 /);
+  });
+
   it("gets a dev token with one click, creates a feature, and finds it with features.list", async () => {
     const org = `org-browser-${process.pid}`;
     await openPanel(server.url);
@@ -104,7 +124,7 @@ describe("developer panel in Chromium", () => {
 
     const me = await run("auth.me");
     expect(me.status).toMatch(/^200 /);
-    expect(JSON.parse(me.result)).toEqual({ sub: "pat", organizationId: org });
+    expect(JSON.parse(me.result)).toEqual({ sub: "pat", organizationId: org, role: "member" });
 
     // The input starts as an example generated from the JSON Schema.
     await page.click('nav button[data-path="features.create"]');

@@ -29,6 +29,9 @@ const GADGET = [
   "active:boolean",
   "releasedAt:datetime?",
   "tier:enum(basic|pro|enterprise)",
+  // A policy other than the default: the registry-wide access test (tests/kit/access.test.ts) walks it.
+  "--access",
+  "read=viewer,create=member,update=member:own,delete=admin",
 ];
 
 let copy: string;
@@ -86,6 +89,11 @@ describe("npm run generate -- resource", () => {
     [["resource", "Gadget", "title:string", "--search", "nope"], "not one of the fields"],
     [["resource", "Gadget", "tier:enum(a|a)", "title:string"], "repeats an enum value"],
     [["thing", "Gadget", "title:string"], "usage"],
+    [["resource", "Gadget", "title:string", "--access", "read=boss"], '"boss" is not a role'],
+    [["resource", "Gadget", "title:string", "--access", "write=admin"], '"write" is not an operation'],
+    [["resource", "Gadget", "title:string", "--access", "read=viewer:own"], ":own applies to update and delete only"],
+    [["resource", "Gadget", "title:string", "--access", "delete"], "is not a rule"],
+    [["resource", "Gadget", "title:string", "--access"], "--access needs rules"],
   ])("refuses %j, saying why and writing nothing", async (args, reason) => {
     const before = await fingerprint();
     const failure = (await npmRun(["generate", "--", ...args]).then(
@@ -103,12 +111,14 @@ describe("npm run generate -- resource", () => {
     expect(stdout).toContain("gadgets.create | list | infinite | byId | update | delete");
     expect(await readFile(path.join(copy, "prisma/schema.prisma"), "utf8")).toMatch(/model Gadget \{[\s\S]*@@map\("gadgets"\)/);
     expect((await readdir(path.join(copy, "prisma/migrations"))).some((dir) => dir.endsWith("_add_gadgets"))).toBe(true);
+    expect(await readFile(path.join(copy, "server/resources/gadgets/definition.ts"), "utf8")).toContain('access: { update: "member:own", delete: "admin" },');
+    expect(stdout).toContain("access read=viewer, create=member, update=member:own, delete=admin");
     // Running it twice is refused: the resource exists now.
     await expect(npmRun(["generate", "--", ...GADGET])).rejects.toMatchObject({ code: 2 });
 
     await npmRun(["typecheck"]);
     await npmRun(["lint"]);
-    const tests = await inCopy("npx", ["vitest", "run", "tests/kit/resources/gadgets.test.ts", "tests/kit/isolation.test.ts"]);
+    const tests = await inCopy("npx", ["vitest", "run", "tests/kit/resources/gadgets.test.ts", "tests/kit/isolation.test.ts", "tests/kit/access.test.ts"]);
     // eslint-disable-next-line no-control-regex -- the runner's colour codes
     const summary = tests.stdout.replace(/\u001b\[[0-9;]*m/g, "");
     expect(summary).toMatch(/Tests\s+\d+ passed/);

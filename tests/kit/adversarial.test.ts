@@ -19,7 +19,7 @@ const asOrg = (org: string, sub: string): TestOrg => ({
   org,
   sub,
   token: tokenFor(sub, org),
-  actor: { sub, organizationId: org },
+  actor: { sub, organizationId: org, role: "member" },
   api: callerFor(t.deps, tokenFor(sub, org)),
   as: (other) => callerFor(t.deps, tokenFor(other, org)),
 });

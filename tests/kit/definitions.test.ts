@@ -9,6 +9,8 @@ import { resourceContract } from "../../server/contract/common.js";
 import { featureContract } from "../../server/contract/features.js";
 import { createChangeHub } from "../../server/kit/change-hub.js";
 import { defineResource, resolveStorage } from "../../server/kit/define.js";
+import { DEFAULT_POLICY } from "../../server/kit/access.js";
+import type { AccessDeclaration } from "../../server/kit/access.js";
 import type { ResourceDefinition } from "../../server/kit/define.js";
 import type { ResourceContract } from "../../server/contract/common.js";
 import { createOrgData } from "../../server/kit/scope.js";
@@ -50,6 +52,21 @@ describe("defineResource", () => {
 
   it("refuses a search field that is not a field of the entity, naming it", () => {
     expect(() => defineResource({ contract: featureContract, searchField: "title" as "name", example: { name: "x" } })).toThrow(/search field title/);
+  });
+
+  it("fills the default access policy in, and takes the rules declared over it", () => {
+    expect(features.access).toEqual(DEFAULT_POLICY);
+    const declared = defineResource({ contract: featureContract, searchField: "name", example: { name: "x" }, access: { update: "member:own", delete: "admin" } });
+    expect(declared.access).toEqual({ ...DEFAULT_POLICY, update: { role: "member", own: true }, delete: { role: "admin", own: false } });
+  });
+
+  it.each([
+    [{ delete: "boss" }, 'resource features: its access delete=boss: "boss" is not a role (viewer, member, admin, owner)'],
+    [{ read: "viewer:own" }, "resource features: its access read=viewer:own: :own applies to update and delete only"],
+    [{ write: "admin" }, 'resource features: its access "write" is not an operation (read, create, update, delete)'],
+    [{ update: "Member" }, "resource features: its access update=Member: write a role (viewer, member, admin, owner), optionally followed by :own"],
+  ])("refuses the access declaration %o, naming the resource and the rule", (access, message) => {
+    expect(() => defineResource({ contract: featureContract, searchField: "name", example: { name: "x" }, access: access as AccessDeclaration })).toThrow(message);
   });
 });
 

@@ -13,6 +13,8 @@ import type { RunningServer } from "../support/app.js";
 import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
 import { routerWithEcho } from "../support/extended-router.js";
+import { everyResource } from "../support/fixtures.js";
+import { describeRule, PROCEDURE_OPERATIONS } from "../../server/kit/access.js";
 
 let testDb: TestDatabase;
 const servers: RunningServer[] = [];
@@ -141,7 +143,29 @@ describe("outside production", () => {
 
     const me = await fetch(`${url}/trpc/auth.me`, { headers: { authorization: `Bearer ${token}` } });
     expect(me.status).toBe(200);
-    expect(await me.json()).toEqual({ result: { data: { sub: "dana", organizationId: "org-panel-dev" } } });
+    expect(await me.json()).toEqual({ result: { data: { sub: "dana", organizationId: "org-panel-dev", role: "member" } } });
+  });
+
+  it("lists each procedure's least role, from its resource's policy; auth.me has none", async () => {
+    const description = (await (await fetch(`${url}/panel/procedures.json`)).json()) as PanelDescription;
+    const byPath = new Map(description.procedures.map((p) => [p.path, p]));
+    expect(byPath.get("auth.me")?.access).toBeUndefined();
+    for (const [key, definition] of everyResource) {
+      for (const [procedure, operation] of Object.entries(PROCEDURE_OPERATIONS)) {
+        const rule = definition.access[operation];
+        expect(byPath.get(`${key}.${procedure}`)?.access, `${key}.${procedure}`).toEqual({ role: rule.role, own: rule.own, description: describeRule(rule) });
+      }
+    }
+  });
+
+  it("issues a dev token with the role picked, under JWT_ROLE_CLAIM", async () => {
+    const response = await postJson(`${url}/panel/dev-token`, { sub: "dana", organizationId: "org-panel-dev", role: "viewer" });
+    const { token, role } = (await response.json()) as { token: string; role: string };
+    expect(role).toBe("viewer");
+    const me = await fetch(`${url}/trpc/auth.me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(((await me.json()) as { result: { data: unknown } }).result.data).toMatchObject({ role: "viewer" });
+    const refused = await postJson(`${url}/panel/dev-token`, { role: "boss" });
+    expect(refused.status).toBe(400);
   });
 
   it("defaults the dev token's sub and organization", async () => {

@@ -12,6 +12,8 @@ import type { ChangeEvent } from "../../server/contract/common.js";
 import type { Definitions, ResourceKey } from "../../server/resources/definitions.js";
 import { definitions } from "../../server/resources/definitions.js";
 import type { Actor } from "../../server/kit/scope.js";
+import { atLeast, OPERATIONS, OWN_OVERRIDE } from "../../server/kit/access.js";
+import type { Role } from "../../server/contract/roles.js";
 import type { AppDependencies } from "../../server/dependencies.js";
 import { callerFor, makeDependencies, startServer, tokenFor } from "./app.js";
 import type { RunningServer } from "./app.js";
@@ -120,6 +122,16 @@ export interface TestOrg {
 }
 
 /**
+ * The least role that may do everything on every registered resource, any row (`:own` rules need
+ * OWN_OVERRIDE for another user's rows): the role of the callers `newOrg` makes, so what every resource
+ * does is tested whatever its policy. `member` for today's list, which a role-less token is.
+ */
+export const FULL_ACCESS_ROLE: Role = Object.values(definitions)
+  .flatMap((definition) => OPERATIONS.map((operation) => definition.access[operation]))
+  .map((rule) => (rule.own && !atLeast(rule.role, OWN_OVERRIDE) ? OWN_OVERRIDE : rule.role))
+  .reduce<Role>((highest, role) => (atLeast(role, highest) ? role : highest), "viewer");
+
+/**
  * Registers beforeAll/afterAll for a test file: a database of its own, deps on it and, with
  * `server: true`, the real HTTP app listening on a loopback port.
  */
@@ -160,9 +172,12 @@ export function useTestApp(options: { config?: Config; server?: boolean; log?: L
     /** A brand-new organization with a caller for `sub`, so tests never see each other's rows. */
     newOrg(sub = "alice"): TestOrg {
       const org = `org-${process.pid}-${++orgCounter}-${randomUUID().slice(0, 8)}`;
-      const token = tokenFor(sub, org);
       const current = ready(deps, "deps");
-      return { org, sub, token, actor: { sub, organizationId: org }, api: callerFor(current, token), as: (other) => callerFor(current, tokenFor(other, org)) };
+      // Role-less tokens, as today's, whenever the default role may do everything.
+      const claims = FULL_ACCESS_ROLE === current.config.roles.defaultRole ? {} : { role: FULL_ACCESS_ROLE };
+      const token = tokenFor(sub, org, claims);
+      const actor: Actor = { sub, organizationId: org, role: FULL_ACCESS_ROLE };
+      return { org, sub, token, actor, api: callerFor(current, token), as: (other) => callerFor(current, tokenFor(other, org, claims)) };
     },
     /**
      * Creates `count` rows of resource `key` for `owner` through its service; `input(i)` defaults to the

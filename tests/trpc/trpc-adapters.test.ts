@@ -32,7 +32,7 @@ beforeAll(async () => {
   // Seeded through the service, so both servers have answered the same requests (their rate-limit counts match).
   const { deps } = running[0]!;
   await deps.organizations.ensure(org);
-  existingId = (await deps.resourceServices.features.create({ sub: "alice", organizationId: org }, { name: "Existing feature", description: "seeded", status: "ACTIVE" })).id;
+  existingId = (await deps.resourceServices.features.create({ sub: "alice", organizationId: org, role: "member" }, { name: "Existing feature", description: "seeded", status: "ACTIVE" })).id;
 });
 afterAll(async () => {
   for (const { server } of running) await server.close();

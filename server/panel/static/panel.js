@@ -77,11 +77,26 @@ function renderList() {
     badge.title = procedure.type;
     const name = document.createElement("code");
     name.textContent = procedure.path.slice(dot + 1);
-    button.append(badge, name);
+    const role = document.createElement("span");
+    role.className = "role-tag";
+    role.textContent = roleTag(procedure);
+    role.title = roleText(procedure);
+    button.append(badge, name, role);
     button.addEventListener("click", () => select(procedure));
     item.append(button);
     list.append(item);
   }
+}
+
+/** The least role of a procedure, short: "viewer+", "member+ own"; "any" for one every valid token may call. */
+function roleTag(procedure) {
+  if (!procedure.access) return "any";
+  return `${procedure.access.role}+${procedure.access.own ? " own" : ""}`;
+}
+
+function roleText(procedure) {
+  if (!procedure.access) return "Any role: every caller with a valid token";
+  return `Requires the role ${procedure.access.description}`;
 }
 
 function select(procedure) {
@@ -92,6 +107,7 @@ function select(procedure) {
   $("proc-type").textContent = procedure.type;
   $("proc-type").className = `badge ${procedure.type}`;
   $("proc-path").textContent = procedure.path;
+  $("proc-role").textContent = roleText(procedure);
   $("proc-note").hidden = !procedure.note;
   $("proc-note").textContent = procedure.note ?? "";
   $("input").hidden = !procedure.input;
@@ -244,7 +260,7 @@ async function getDevToken() {
   const response = await fetch(`${base}/dev-token`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ sub: $("dev-sub").value, organizationId: $("dev-org").value }),
+    body: JSON.stringify({ sub: $("dev-sub").value, organizationId: $("dev-org").value, ...($("dev-role").value && { role: $("dev-role").value }) }),
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
@@ -254,7 +270,7 @@ async function getDevToken() {
   }
   $("token").value = body.token;
   sessionStorage.setItem(TOKEN_KEY, body.token);
-  $("token-info").textContent = `dev token for ${body.sub} @ ${body.organizationId}, until ${new Date(body.expiresAt).toLocaleTimeString()}`;
+  $("token-info").textContent = `dev token for ${body.sub} @ ${body.organizationId} as ${body.role ?? "(no role: the default)"}, until ${new Date(body.expiresAt).toLocaleTimeString()}`;
 }
 
 async function load() {
