@@ -18,13 +18,14 @@ import type { AppDependencies } from "../../server/dependencies.js";
 import { atLeast, declarationOf, describeRule, OWN_OVERRIDE, policyOf, PROCEDURE_OPERATIONS } from "../../server/kit/access.js";
 import type { AccessPolicy, AccessRule, ResourceProcedure } from "../../server/kit/access.js";
 import type { ResourceDefinition } from "../../server/kit/define.js";
+import type { ResourceKey } from "../../server/resources/definitions.js";
 import { createOrgData, sqlIdentifier } from "../../server/kit/scope.js";
 import { createResourceServices } from "../../server/kit/service.js";
 import { Prisma } from "../../server/generated/prisma/client.js";
 import { toSnakeKeys } from "../../server/rest/case.js";
 import { appRouter } from "../../server/trpc/app-router.js";
 import { tokenFor } from "../support/app.js";
-import { everyResource, useTestApp } from "../support/fixtures.js";
+import { everyResource, exampleOf, useTestApp, withReferences } from "../support/fixtures.js";
 import type { Entity, TestOrg } from "../support/fixtures.js";
 
 const t = useTestApp({ server: true });
@@ -154,11 +155,15 @@ function proceduresOf(key: string): ResourceProcedure[] {
   return procedures as ResourceProcedure[];
 }
 
-/** The input of each procedure, on rows of the caller's organization. */
-function inputOf(procedure: ResourceProcedure, definition: ResourceDefinition, row: Entity, doomed: Entity): unknown {
+/**
+ * The input of each procedure, on rows of the caller's organization; `created` is a create input whose
+ * references name rows of that organization. Inputs come from the resource's example with its unique keys
+ * made unique (`exampleOf`), so a second create or an update never meets a key taken.
+ */
+function inputOf(procedure: ResourceProcedure, key: ResourceKey, created: Record<string, unknown>, row: Entity, doomed: Entity): unknown {
   switch (procedure) {
     case "create":
-      return definition.example;
+      return created;
     case "list":
     case "infinite":
     case "onChange":
@@ -167,7 +172,7 @@ function inputOf(procedure: ResourceProcedure, definition: ResourceDefinition, r
     case "history":
       return { id: row.id };
     case "update":
-      return { id: row.id, data: definition.example };
+      return { id: row.id, data: exampleOf(key) };
     case "delete":
       return { id: doomed.id };
   }
@@ -192,8 +197,9 @@ describe.each(everyResource)("%s", (key, definition) => {
 
     for (const procedure of proceduresOf(key)) {
       const rule = policy[PROCEDURE_OPERATIONS[procedure]];
+      const created = await withReferences(owner.api, key, exampleOf(key));
       const before = await snapshot(definition, owner.org);
-      const outcome = await overTrpc(t.server.url, token, `${key}.${procedure}`, inputOf(procedure, definition, row, doomed));
+      const outcome = await overTrpc(t.server.url, token, `${key}.${procedure}`, inputOf(procedure, key, created, row, doomed));
       const what = `${key}.${procedure} as ${label}`;
       if (allows(role, rule)) {
         expect(outcome, what).toEqual({ status: 200, code: undefined, reason: undefined, message: undefined });
@@ -222,7 +228,8 @@ describe.each(everyResource)("%s", (key, definition) => {
       expect(route.description).toContain(`Requires the role ${describeRule(rule)}`);
       expect(route.forbidden).toMatchObject({ content: { "application/json": { schema: { $ref: "#/components/schemas/HTTPError" } } } });
       const path = route.path.replace("{id}", rows[i]?.id ?? "");
-      const body = route.method === "get" || route.method === "delete" ? undefined : toSnakeKeys(definition.example);
+      const input = route.method === "post" ? await withReferences(owner.api, key, exampleOf(key)) : exampleOf(key);
+      const body = route.method === "get" || route.method === "delete" ? undefined : toSnakeKeys(input);
       const before = await snapshot(definition, owner.org);
       const outcome = await overRest(t.server.url, token, route.method, path, body);
       const what = `${route.method.toUpperCase()} ${route.path} as ${label}`;
@@ -280,9 +287,9 @@ describe.each(everyResource)("%s: :own", (key, definition) => {
     const creator = tokenOf("carol", owner.org, rule.role);
     const other = tokenOf("dave", owner.org, rule.role);
     const admin = tokenOf("erin", owner.org, OWN_OVERRIDE);
-    const trpcInput = (row: Entity) => (operation === "update" ? { id: row.id, data: definition.example } : { id: row.id });
+    const trpcInput = (row: Entity) => (operation === "update" ? { id: row.id, data: exampleOf(key) } : { id: row.id });
     const restCall = (token: string, row: Entity) =>
-      overRest(url(), token, operation === "update" ? "patch" : "delete", `/api/v1/${definition.restPath}/${row.id}`, operation === "update" ? toSnakeKeys(definition.example) : undefined);
+      overRest(url(), token, operation === "update" ? "patch" : "delete", `/api/v1/${definition.restPath}/${row.id}`, operation === "update" ? toSnakeKeys(exampleOf(key)) : undefined);
 
     // Another user of the role the rule names: refused with 403 (the row is readable: not a 404), nothing changes.
     let before = await snapshot(definition, owner.org);
