@@ -1,8 +1,10 @@
 /**
  * `npm run generate -- resource ...` end to end, in a copy of the repository: its refusals write nothing;
- * a resource with every field type comes out typechecked, linted and passing its generated tests; the
- * service serves it (embedded, migrating itself, and on PostgreSQL after `npm run db:migrate`); the panel
- * lists it and the client package exports its types.
+ * a resource with every field type and three related ones with every option of references, unique keys and
+ * sorting (./related-resources.ts) come out typechecked and linted; every test file that reads the list of
+ * resources or the OpenAPI document passes in the copy, the generated ones included; the service serves them
+ * (embedded, migrating itself, and on PostgreSQL after `npm run db:migrate`) over tRPC and REST, nested
+ * routes included, with a valid OpenAPI document; the panel lists them and the client package exports their types.
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -16,6 +18,8 @@ import { createThrowawayDatabase } from "../../scripts/support/throwaway-postgre
 import { tokenFor } from "../support/app.js";
 import { testDatabaseUrl } from "../support/database.js";
 import { cleanEnv, projectRoot, startServiceProcess, stopServiceProcess } from "../support/service-process.js";
+import type { ServiceProcess } from "../support/service-process.js";
+import { RELATED, describeRelatedResources } from "./related-resources.js";
 
 const run = promisify(execFile);
 const MINUTES = 60_000;
@@ -47,6 +51,34 @@ async function inCopy(file: string, args: string[], env: NodeJS.ProcessEnv = {})
   }
 }
 const npmRun = (args: string[], env?: NodeJS.ProcessEnv) => inCopy("npm", ["run", "-s", ...args], env);
+// eslint-disable-next-line no-control-regex -- the runner's colour codes
+const plain = (output: string) => output.replace(/\u001b\[[0-9;]*m/g, "");
+
+/** What marks a module as reading the list of resources, or the OpenAPI document. */
+const READS_REGISTRY = /server\/resources\/definitions(\.js)?["']|\beveryResource\b/;
+const READS_DOCUMENT = /\bbuildOpenApiDocument\b|openapi\.json/;
+
+/**
+ * The copy's test files that read the list of resources or the OpenAPI document, found by reading them now:
+ * those that name either themselves, and those that import a helper of tests/ that reads the document
+ * (rest/documented-api.ts checks every answer against it). Every test's app is built from the list
+ * (support/fixtures.ts); a file that only uses that app exercises its own resource and is not counted.
+ * This folder's files are left out: the copy would run this test again.
+ */
+async function testFilesReadingTheRegistry(): Promise<string[]> {
+  const files = (await readdir(path.join(copy, "tests"), { recursive: true })).filter((file) => file.endsWith(".ts")).map((file) => path.join("tests", file));
+  const sources = new Map(await Promise.all(files.map(async (file) => [file, await readFile(path.join(copy, file), "utf8")] as const)));
+  const documentHelpers = new Set(files.filter((file) => !file.endsWith(".test.ts") && READS_DOCUMENT.test(sources.get(file) ?? "")));
+  const importsOf = (file: string) =>
+    [...(sources.get(file) ?? "").matchAll(/from "(\.{1,2}\/[^"]+)\.js"/g)].map((match) => path.join(path.dirname(file), `${match[1] ?? ""}.ts`));
+  return files
+    .filter((file) => file.endsWith(".test.ts") && !file.startsWith(path.join("tests", "generator")))
+    .filter((file) => {
+      const source = sources.get(file) ?? "";
+      return READS_REGISTRY.test(source) || READS_DOCUMENT.test(source) || importsOf(file).some((helper) => documentHelpers.has(helper));
+    })
+    .sort();
+}
 
 /** A fingerprint of everything the generator may write. */
 async function fingerprint(): Promise<string> {
@@ -94,6 +126,18 @@ describe("npm run generate -- resource", () => {
     [["resource", "Gadget", "title:string", "--access", "read=viewer:own"], ":own applies to update and delete only"],
     [["resource", "Gadget", "title:string", "--access", "delete"], "is not a rule"],
     [["resource", "Gadget", "title:string", "--access"], "--access needs rules"],
+    // References, unique keys and sorting.
+    [["resource", "Gadget", "title:string", "nopeId:ref(Nope)"], "not a registered resource"],
+    [["resource", "Gadget", "title:string", "parentId:ref(Gadget)"], "not a registered resource"],
+    [["resource", "Gadget", "title:string", "feature:ref(Feature)"], "must end in Id"],
+    [["resource", "Gadget", "title:string", "featureId:ref(Feature, explode)"], 'unknown option "explode"'],
+    [["resource", "Gadget", "title:string", "featureId:ref(feature)"], "must name a resource"],
+    [["resource", "Gadget", "title:string", "--unique", "nope"], "not one of the fields"],
+    [["resource", "Gadget", "title:string", "notes:text", "--unique", "notes"], "cannot be part of a unique key"],
+    [["resource", "Gadget", "title:string", "active:boolean", "--unique", "active"], "needs a string, int, number or datetime field"],
+    [["resource", "Gadget", "title:string", "active:boolean", "--sort", "active"], "sort by a string, int, number, datetime or enum field"],
+    [["resource", "Gadget", "title:string", "stock:int?", "--sort", "stock"], "is optional"],
+    [["resource", "Gadget", "title:string", "--sort", "nope"], "not one of the fields"],
   ])("refuses %j, saying why and writing nothing", async (args, reason) => {
     const before = await fingerprint();
     const failure = (await npmRun(["generate", "--", ...args]).then(
@@ -106,7 +150,7 @@ describe("npm run generate -- resource", () => {
     expect(await fingerprint()).toBe(before);
   }, 2 * MINUTES);
 
-  it("writes a resource with every field type that typechecks, lints and passes its generated tests", async () => {
+  it("writes a resource with every field type, and three related ones, that typecheck and lint", async () => {
     const { stdout } = await npmRun(["generate", "--", ...GADGET]);
     expect(stdout).toContain("gadgets.create | list | infinite | byId | update | delete");
     expect(await readFile(path.join(copy, "prisma/schema.prisma"), "utf8")).toMatch(/model Gadget \{[\s\S]*@@map\("gadgets"\)/);
@@ -115,45 +159,74 @@ describe("npm run generate -- resource", () => {
     expect(stdout).toContain("access read=viewer, create=member, update=member:own, delete=admin");
     // Running it twice is refused: the resource exists now.
     await expect(npmRun(["generate", "--", ...GADGET])).rejects.toMatchObject({ code: 2 });
+    for (const args of RELATED) await npmRun(["generate", "--", ...args]);
 
-    await npmRun(["typecheck"]);
-    await npmRun(["lint"]);
-    const tests = await inCopy("npx", ["vitest", "run", "tests/kit/resources/gadgets.test.ts", "tests/kit/isolation.test.ts", "tests/kit/access.test.ts"]);
-    // eslint-disable-next-line no-control-regex -- the runner's colour codes
-    const summary = tests.stdout.replace(/\u001b\[[0-9;]*m/g, "");
-    expect(summary).toMatch(/Tests\s+\d+ passed/);
-    expect(summary).not.toMatch(/failed/);
+    const schema = await readFile(path.join(copy, "prisma/schema.prisma"), "utf8");
+    // The composite foreign key, the parent's back-relation, the partial unique index and the sort indexes.
+    expect(schema).toMatch(/ shelf +Shelf @relation\("bins_shelf_id", fields: \[organizationId, shelfId\], references: \[organizationId, id\]/);
+    expect(schema).toContain('binsByShelfId Bin[] @relation("bins_shelf_id")');
+    expect(schema).toMatch(/ gadget +Gadget\? @relation\("tags_gadget_id", fields: \[organizationId, gadgetId\]/);
+    expect(schema).toContain('@@unique([organizationId, shelfId, label], map: "bins_org_shelf_id_label_live_key", where: raw("deleted_at IS NULL"))');
+    expect(schema).toContain('@@index([organizationId, slot, id], map: "bins_org_slot_live_sort_idx"');
+    expect(await readFile(path.join(copy, "server/resources/bins/definition.ts"), "utf8")).toContain('references: { shelfId: { to: "shelves", onDelete: "cascade" } },\n  unique: [["shelfId", "label"]],');
+    expect(await readFile(path.join(copy, "server/contract/bins.ts"), "utf8")).toContain('sortable: ["label", "slot"],');
+
+    await Promise.all([npmRun(["typecheck"]), npmRun(["lint"])]);
   }, 15 * MINUTES);
 
-  it("is served by the service on the embedded database, which migrates itself, and listed by the panel", async () => {
-    const dataDir = await mkdtemp(path.join(tmpdir(), "kuark-generate-data-"));
-    const service = await startServiceProcess({ PGLITE_DATA_DIR: dataDir }, { cwd: copy });
-    try {
+  it("passes, in the copy, every test file that reads the list of resources or the OpenAPI document, the generated ones included", async () => {
+    const readers = await testFilesReadingTheRegistry();
+    // The scan finds the registry-wide tests and the document's (a scan that found nothing would prove nothing).
+    expect(readers).toEqual(expect.arrayContaining(["tests/kit/isolation.test.ts", "tests/kit/adversarial.test.ts", "tests/rest/openapi.test.ts"]));
+    const generated = ["gadgets", "shelves", "bins", "tags"].map((key) => `tests/kit/resources/${key}.test.ts`);
+    const tests = await inCopy("npx", ["vitest", "run", ...new Set([...generated, ...readers])]);
+    const summary = plain(tests.stdout);
+    expect(summary).toMatch(/Tests\s+\d+ passed/);
+    expect(summary).not.toMatch(/failed/);
+  }, 20 * MINUTES);
+
+  describe("served on the embedded database, which migrates itself", () => {
+    let service: ServiceProcess;
+    let dataDir: string;
+    beforeAll(async () => {
+      dataDir = await mkdtemp(path.join(tmpdir(), "kuark-generate-data-"));
+      service = await startServiceProcess({ PGLITE_DATA_DIR: dataDir }, { cwd: copy });
+    }, 5 * MINUTES);
+    afterAll(async () => {
+      if (service) await stopServiceProcess(service);
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    });
+
+    it("serves the resource with every field type, and the panel lists the new resources", async () => {
       await expectGadgetsServed(service.url);
       const panel = (await (await fetch(`${service.url}/panel/procedures.json`)).json()) as { procedures: { path: string }[] };
       const paths = panel.procedures.map((p) => p.path);
-      for (const verb of ["create", "list", "infinite", "byId", "update", "delete"]) expect(paths).toContain(`gadgets.${verb}`);
-    } finally {
-      await stopServiceProcess(service);
-      await rm(dataDir, { recursive: true, force: true });
-    }
-  }, 5 * MINUTES);
-
-  it.skipIf(!testDatabaseUrl)("is served on PostgreSQL after npm run db:migrate", async () => {
-    const database = await createThrowawayDatabase(testDatabaseUrl ?? "", "kuark_generate");
-    try {
-      const migrated = await inCopy("npm", ["run", "-s", "db:migrate"], { ...cleanEnv(), DATABASE_URL: database.url });
-      expect(migrated.stdout).toContain("add_gadgets");
-      const service = await startServiceProcess({ DATABASE_URL: database.url }, { cwd: copy });
-      try {
-        await expectGadgetsServed(service.url);
-      } finally {
-        await stopServiceProcess(service);
+      for (const key of ["gadgets", "shelves", "bins", "tags"]) {
+        for (const verb of ["create", "list", "infinite", "byId", "update", "delete"]) expect(paths).toContain(`${key}.${verb}`);
       }
-    } finally {
-      await database.drop();
-    }
-  }, 5 * MINUTES);
+    });
+    describeRelatedResources(() => service.url);
+  });
+
+  describe.skipIf(!testDatabaseUrl)("served on PostgreSQL after npm run db:migrate", () => {
+    let service: ServiceProcess;
+    let database: Awaited<ReturnType<typeof createThrowawayDatabase>>;
+    beforeAll(async () => {
+      database = await createThrowawayDatabase(testDatabaseUrl ?? "", "kuark_generate");
+      const migrated = await inCopy("npm", ["run", "-s", "db:migrate"], { ...cleanEnv(), DATABASE_URL: database.url });
+      for (const table of ["gadgets", "shelves", "bins", "tags"]) expect(migrated.stdout).toContain(`add_${table}`);
+      service = await startServiceProcess({ DATABASE_URL: database.url }, { cwd: copy });
+    }, 5 * MINUTES);
+    afterAll(async () => {
+      if (service) await stopServiceProcess(service);
+      if (database) await database.drop();
+    });
+
+    it("serves the resource with every field type", async () => {
+      await expectGadgetsServed(service.url);
+    });
+    describeRelatedResources(() => service.url);
+  });
 
   it("is typed by the client package built from the copy, nested routers included", async () => {
     // The same resource also mounted three levels deep (`lab.inner.gadgets`), as nested routers are.
