@@ -129,7 +129,7 @@ function mountApiGuards(app: Express, deps: AppDependencies, authenticate: Reque
       return undefined; // no valid token: only the IP limit applies, and the API answers 401
     }
   };
-  const rateLimiters = createRateLimiters({ config, organizationOf, redis: deps.redis, log, refuse, onRefusal: deps.metrics?.countRateLimitRefusal });
+  const rateLimiters = createRateLimiters({ config, organizationOf, redis: deps.redis, log, refuse, onRefusal: deps.metrics?.countRateLimitRefusal, trpcPath: TRPC_BASE });
   if (rateLimiters.length > 0) app.use(API_PATHS, rateLimiters);
 }
 

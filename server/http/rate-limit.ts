@@ -2,9 +2,13 @@
  * Rate limits (express-rate-limit): per client IP, and per organization for requests with a valid
  * token. With REDIS_URL the counters live in Redis (rate-limit-redis), so every instance behind a
  * load balancer counts against the same budget; without it, each process counts alone.
+ *
+ * A tRPC batch costs one per call: express-rate-limit counts requests, so before its own count the calls
+ * of a batch beyond the first are added to the same key of the same store (`chargeBatch`); a batch that
+ * takes the count past the limit is refused whole.
  */
-import type { Request, RequestHandler } from "express";
-import { rateLimit } from "express-rate-limit";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { ipKeyGenerator, MemoryStore, rateLimit } from "express-rate-limit";
 import type { Store } from "express-rate-limit";
 import { RedisStore } from "rate-limit-redis";
 import type { RedisClientType } from "redis";
@@ -15,7 +19,9 @@ import type { Refuse } from "./refusal.js";
 export type RedisClient = Pick<RedisClientType, "sendCommand">;
 
 interface Options {
-  config: Pick<Config, "rateLimit">;
+  config: Pick<Config, "rateLimit" | "maxBatchSize">;
+  /** Where tRPC is mounted: its batches (`<trpcPath>/a,b?batch=1`) cost one per call. */
+  trpcPath: string;
   /** The organization of the request's valid token, or undefined without one. */
   organizationOf: (req: Request) => string | undefined;
   redis?: RedisClient | undefined;
@@ -26,15 +32,48 @@ interface Options {
   refuse: Refuse;
 }
 
-export function createRateLimiters({ config, organizationOf: orgOf, redis, log, onRefusal, refuse }: Options): RequestHandler[] {
+/** How many calls a request makes: the procedures of a tRPC batch (`/trpc/a,b,c?batch=1`), else one. */
+export function callsOf(req: Request, trpcPath: string): number {
+  const url = req.originalUrl;
+  if (!url.startsWith(`${trpcPath}/`)) return 1;
+  const queryAt = url.indexOf("?");
+  if (queryAt === -1 || new URLSearchParams(url.slice(queryAt + 1)).get("batch") !== "1") return 1;
+  return url.slice(trpcPath.length + 1, queryAt).split(",").length;
+}
+
+/**
+ * Adds the calls of a batch beyond its first to `key`'s count in `store`, before the limiter counts the
+ * request itself. Capped (MAX_BATCH_SIZE refuses bigger batches anyway); a store error is left to the
+ * limiter, which meets it too and decides (it serves, and logs).
+ */
+function chargeBatch(store: Store, keyOf: (req: Request) => string | undefined, trpcPath: string, maxCalls: number): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const extra = Math.min(callsOf(req, trpcPath), maxCalls) - 1;
+    const key = keyOf(req);
+    if (extra <= 0 || key === undefined) return next();
+    void (async () => {
+      try {
+        for (let i = 0; i < extra; i++) await store.increment(key);
+      } catch {
+        // The limiter's own increment meets the same fault and handles it.
+      }
+      next();
+    })();
+  };
+}
+
+export function createRateLimiters({ config, organizationOf: orgOf, redis, log, onRefusal, refuse, trpcPath }: Options): RequestHandler[] {
   const { windowMs, perIp, perOrg, prefix: keyPrefix } = config.rateLimit;
-  const store = (prefix: string): Store | undefined =>
+  const store = (prefix: string): Store =>
     redis
       ? new RedisStore({
           prefix: `${keyPrefix}${prefix}:`,
           sendCommand: (...args: string[]) => redis.sendCommand(args),
         })
-      : undefined;
+      : new MemoryStore();
+  const maxCalls = config.maxBatchSize;
+  // The key express-rate-limit makes of an IP by default (IPv6 addresses by their /56), named here so the batch charge uses the same.
+  const ipKey = (req: Request) => ipKeyGenerator(req.ip ?? "");
   const common = {
     windowMs,
     standardHeaders: "draft-7" as const,
@@ -46,11 +85,14 @@ export function createRateLimiters({ config, organizationOf: orgOf, redis, log, 
   const limiters: RequestHandler[] = [];
 
   if (perIp > 0) {
+    const ipStore = store("ip");
     limiters.push(
+      chargeBatch(ipStore, ipKey, trpcPath, maxCalls),
       rateLimit({
         ...common,
         limit: perIp,
-        store: store("ip"),
+        store: ipStore,
+        keyGenerator: ipKey,
         handler: (req, res) => {
           log.warn({ ip: req.ip }, "rate limit: too many requests from one IP");
           onRefusal?.("ip");
@@ -61,11 +103,13 @@ export function createRateLimiters({ config, organizationOf: orgOf, redis, log, 
   }
 
   if (perOrg > 0) {
+    const orgStore = store("org");
     limiters.push(
+      chargeBatch(orgStore, orgOf, trpcPath, maxCalls),
       rateLimit({
         ...common,
         limit: perOrg,
-        store: store("org"),
+        store: orgStore,
         skip: (req) => orgOf(req) === undefined,
         keyGenerator: (req) => orgOf(req) ?? "",
         handler: (req, res) => {

@@ -73,6 +73,40 @@ describe("request size", () => {
   });
 });
 
+describe("batches against the rate limits (issue 21, item 4)", () => {
+  const batchOf = (server: RunningServer, n: number, org: string) =>
+    fetch(`${server.url}/trpc/${Array.from({ length: n }, () => "auth.me").join(",")}?batch=1`, { headers: auth(org) });
+
+  it("a batch costs one per call on the per-IP limit, and one that would pass it is refused whole", async () => {
+    const server = await serve({ RATE_LIMIT_PER_IP: "10", RATE_LIMIT_PER_ORG: "0" });
+    expect((await batchOf(server, 6, "batch-ip")).status).toBe(200);
+    const over = await batchOf(server, 6, "batch-ip");
+    expect(over.status).toBe(429);
+    // Refused whole: no call of it ran, the answer is the one 429 of the request.
+    expect(((await over.json()) as { error: { data: { code: string } } }).error.data.code).toBe("TOO_MANY_REQUESTS");
+  });
+
+  it("a batch of 25 costs 25 on the per-organization limit", async () => {
+    const server = await serve({ RATE_LIMIT_PER_IP: "0", RATE_LIMIT_PER_ORG: "25" });
+    const org = `batch-org-${process.pid}`;
+    expect((await batchOf(server, 25, org)).status).toBe(200);
+    expect((await fetch(`${server.url}/trpc/auth.me`, { headers: auth(org) })).status).toBe(429);
+    // Another organization's budget is its own.
+    expect((await fetch(`${server.url}/trpc/auth.me`, { headers: auth(`${org}-other`) })).status).toBe(200);
+  });
+
+  it("counted the same through Redis, shared by two instances", async () => {
+    const redis = await connectRedis(REDIS_URL, pino({ level: "silent" }));
+    closers.push(() => redis.quit());
+    const prefix = `kuark-test-batch-${process.pid}-${randomBytes(4).toString("hex")}:`;
+    const env = { RATE_LIMIT_PER_IP: "0", RATE_LIMIT_PER_ORG: "8", RATE_LIMIT_PREFIX: prefix };
+    const [one, two] = [await serve(env, redis), await serve(env, redis)];
+    const org = `batch-redis-${process.pid}`;
+    expect((await batchOf(one, 5, org)).status).toBe(200);
+    expect((await batchOf(two, 4, org)).status).toBe(429);
+  });
+});
+
 describe("batch size", () => {
   it("a batch over MAX_BATCH_SIZE (default 25) is refused with a clear error; 25 calls pass", async () => {
     expect(testConfig().maxBatchSize).toBe(25);
