@@ -74,11 +74,13 @@ describe("GET /api/v1/openapi.json", () => {
   it("describes the list's query parameters with the contract's defaults and limits", () => {
     const list = document.paths["/api/v1/features"]!.get as unknown as Operation;
     const byName = Object.fromEntries((list.parameters ?? []).map((p) => [p.name, p]));
-    expect(Object.keys(byName)).toEqual(["page", "limit", "search", "status"]);
+    expect(Object.keys(byName)).toEqual(["page", "limit", "search", "sort", "status"]);
     expect(Object.values(byName).every((p) => p.in === "query" && !p.required)).toBe(true);
     expect(byName.page!.schema).toMatchObject({ type: "integer", minimum: 1, default: 1 });
     expect(byName.limit!.schema).toMatchObject({ type: "integer", minimum: 1, maximum: 100, default: 20 });
     expect(byName.status!.schema).toMatchObject({ enum: ["ACTIVE", "INACTIVE"] });
+    // The REST spelling of the contract's { field, direction }: a snake_case field, `-` for descending.
+    expect(byName.sort!.schema).toMatchObject({ type: "string", enum: ["created_at", "-created_at", "updated_at", "-updated_at", "name", "-name"] });
   });
 
   it("has the snake_case schemas: entity, page with its pagination object, bodies, and FastAPI's errors", () => {
@@ -142,6 +144,10 @@ describe("a resource gets routes and document entries from its descriptor alone"
       listInput: featureContract.listObject,
       page: featureContract.page,
     },
+    sortFields: featureContract.sortFields,
+    references: [],
+    unique: [],
+    referrers: [],
     service: (s) => s.features!,
   };
 
