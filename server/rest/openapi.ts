@@ -36,7 +36,7 @@ const wordsOfPath = (path: string) => path.replace(/-/g, " ");
  */
 function conflictOf(resource: RestEndpoint, more: string[] = []): Record<string, unknown> {
   const reasons = [...more, ...resource.unique.map((fields) => `"${UniqueViolationError.messageOf(resource.name, fields, snakeCase)}"`)];
-  return reasons.length === 0 ? {} : { "409": problem(`Conflict: ${reasons.join("; or ")}`) };
+  return reasons.length === 0 ? {} : { "409": problem(reasons.join("; or ")) };
 }
 
 /** The delete's 409: live rows of a `restrict` reference still name the row. */
@@ -213,7 +213,7 @@ export function buildOpenApiDocument(resources: RestEndpoint[], options: OpenApi
       paths[`${options.basePath}/${parent.path}/{${param}}/${resource.path}`] = {
         get: {
           operationId: `list${plural}Of${label}`,
-          summary: `List the ${wordsOfPath(resource.path)} of a ${parent.name.toLowerCase()} (the flat list filtered by ${param})`,
+          summary: `List the ${wordsOfPath(resource.path)} of the ${parent.name.toLowerCase()} the path names (the flat list filtered by ${param})`,
           tags,
           security,
           parameters: [parentParameter, ...queryParameters.filter((parameter) => parameter.name !== param)],
@@ -226,7 +226,7 @@ export function buildOpenApiDocument(resources: RestEndpoint[], options: OpenApi
         },
         post: {
           operationId: `create${name}Of${label}`,
-          summary: `Create a ${name.toLowerCase()} of a ${parent.name.toLowerCase()} (its ${param} from the path)`,
+          summary: `Create one ${name.toLowerCase()} of the ${parent.name.toLowerCase()} the path names (its ${param} from the path)`,
           tags,
           security,
           parameters: [parentParameter],

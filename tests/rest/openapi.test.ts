@@ -19,7 +19,8 @@ import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
 import { DocumentedApi } from "./documented-api.js";
 import type { OpenApiDocumentJson } from "./documented-api.js";
-import { everyRoute } from "./registry-routes.js";
+import { definitionOf, everyReference, everyRoute } from "./registry-routes.js";
+import { everyResource } from "../support/fixtures.js";
 
 let testDb: TestDatabase;
 let deps: AppDependencies;
@@ -111,6 +112,42 @@ describe("GET /api/v1/openapi.json", () => {
     expect(remove.responses["404"]?.content?.["application/json"].schema).toEqual({ $ref: "#/components/schemas/HTTPError" });
     const put = document.paths["/api/v1/features/{id}"]!.put as unknown as Operation;
     expect(Object.keys(put.responses)).toEqual(expect.arrayContaining(["200", "404", "409", "413", "422"]));
+  });
+});
+
+describe("the document's conflicts and nested routes, for every registered resource", () => {
+  let document: OpenApiDocumentJson;
+  beforeAll(async () => {
+    document = (await DocumentedApi.load((await serve({})).url)).document;
+  });
+  const operation = (path: string, method: string) => document.paths[path]![method] as unknown as Operation & { responses: Record<string, { description: string }> };
+
+  it.each(everyResource)("%s: 409 on create when it has a unique key, on update always, on delete when a restrict reference names it", (_key, definition) => {
+    const base = `/api/v1/${definition.restPath}`;
+    const restricted = everyReference.some((reference) => reference.to === definition.key && reference.onDelete === "restrict");
+    expect("409" in operation(base, "post").responses).toBe(definition.unique.length > 0);
+    for (const method of ["put", "patch"]) expect(operation(`${base}/{id}`, method).responses["409"]?.description).toMatch(/expected_updated_at is stale/);
+    expect("409" in operation(`${base}/{id}`, "delete").responses).toBe(restricted);
+    if (restricted) expect(operation(`${base}/{id}`, "delete").responses["409"]?.description).toContain(`${definition.name} has live`);
+  });
+
+  if (everyReference.length === 0) it.skip("no registered resource has a reference: no nested route to describe", () => {});
+  it.each(everyReference.map((reference) => [reference.template, reference] as const))("%s: GET and POST with the path's parent, 404 and 422", (template, reference) => {
+    const parentName = definitionOf(reference.to).name;
+    for (const method of ["get", "post"]) {
+      const nested = operation(template, method);
+      expect(nested.parameters?.find((parameter) => parameter.in === "path")).toMatchObject({ name: reference.param, required: true });
+      expect(nested.responses["404"]?.description).toContain(`${parentName} not found`);
+      expect(nested.responses["422"]?.content?.["application/json"].schema).toEqual({ $ref: "#/components/schemas/HTTPValidationError" });
+    }
+    // The nested list takes the flat list's query parameters; its parent is the path's.
+    const flat = operation(`/api/v1/${definitionOf(reference.key).restPath}`, "get");
+    const names = (op: Operation) => (op.parameters ?? []).filter((parameter) => parameter.in === "query").map((parameter) => parameter.name);
+    expect(names(operation(template, "get"))).toEqual(names(flat).filter((name) => name !== reference.param));
+    expect("409" in operation(template, "post").responses).toBe(definitionOf(reference.key).unique.length > 0);
+    // The body may leave the parent out.
+    const body = operation(template, "post").requestBody!.content["application/json"].schema.$ref.split("/").pop()!;
+    expect((document.components.schemas[body] as { required?: string[] }).required ?? []).not.toContain(reference.param);
   });
 });
 
