@@ -6,7 +6,9 @@
 import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { z } from "zod";
+import { InvalidReferenceError, UniqueViolationError } from "../kit/errors.js";
 import { toTRPCError } from "../trpc/errors.js";
+import { snakeCase } from "./case.js";
 
 /** Every REST error but a validation error. */
 export const HTTPError = z.object({ detail: z.string() });
@@ -45,9 +47,20 @@ export const notFound = (resourceName: string) => new RestError(404, `${resource
 /**
  * The REST answer to anything a handler threw. `expected` is false for what only a bug explains: the
  * caller logs those, and in production their message stays in the log.
+ *
+ * Beside the shared mapping: a reference naming no live row of the organization is bad input on its
+ * body field (422, `["body", "project_id"]`: only a body carries references; the kit's `path` is the tRPC
+ * input's), and a broken unique key is 409 naming its fields as the wire spells them. A delete refused
+ * while live rows refer to the row (ReferencedError) is the shared mapping's 409 with its message.
  */
 export function restErrorOf(cause: unknown, options: { resourceName: string; production: boolean }): { error: RestError; expected: boolean } {
   if (cause instanceof RestError) return { error: cause, expected: true };
+  if (cause instanceof InvalidReferenceError) {
+    return { error: new RestError(422, [{ loc: ["body", snakeCase(cause.field)], msg: cause.message, type: "invalid_reference" }]), expected: true };
+  }
+  if (cause instanceof UniqueViolationError) {
+    return { error: new RestError(409, UniqueViolationError.messageOf(cause.what, cause.fields, snakeCase)), expected: true };
+  }
   const mapped = toTRPCError(cause) ?? (cause instanceof TRPCError ? cause : undefined);
   if (mapped && mapped.code !== "INTERNAL_SERVER_ERROR") {
     const status = getHTTPStatusCodeFromError(mapped);

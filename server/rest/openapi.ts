@@ -9,11 +9,13 @@
  */
 import { z } from "zod";
 import { ExpectedUpdatedAt, Pagination } from "../contract/index.js";
-import { snakeSchema } from "./case.js";
+import { UniqueViolationError } from "../kit/errors.js";
+import { snakeCase, snakeSchema } from "./case.js";
 import { HTTPError, HTTPValidationError, ValidationError } from "./errors.js";
 import type { RestEndpoint } from "./endpoints.js";
 import { DEFAULT_POLICY } from "../kit/access.js";
 import { documentAccess } from "./openapi-access.js";
+import { sortValuesOf } from "./validation.js";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -25,6 +27,26 @@ function pascalOfPath(path: string): string {
     .split("-")
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
     .join("");
+}
+
+/** A key's words: `flag-states` -> `flag states`. */
+const wordsOfPath = (path: string) => path.replace(/-/g, " ");
+
+/**
+ * The 409s a write of `resource` may answer: a broken unique key (each named as the wire spells its
+ * fields), and `more` (the update's stale expected_updated_at). None: the write has no 409 to document.
+ */
+function conflictOf(resource: RestEndpoint, more: string[] = []): Record<string, unknown> {
+  const reasons = [...more, ...resource.unique.map((fields) => `"${UniqueViolationError.messageOf(resource.name, fields, snakeCase)}"`)];
+  return reasons.length === 0 ? {} : { "409": problem(reasons.join("; or ")) };
+}
+
+/** The delete's 409: live rows of a `restrict` reference still name the row. */
+function deleteConflictOf(resource: RestEndpoint): Record<string, unknown> {
+  const restricting = resource.referrers.filter((referrer) => referrer.onDelete === "restrict");
+  if (restricting.length === 0) return {};
+  const reasons = restricting.map((referrer) => `"${resource.name} has live ${wordsOfPath(referrer.path)}" (their ${referrer.param} names it)`);
+  return { "409": problem(`Refused while live rows refer to it: ${reasons.join("; or ")}; delete or move them first`) };
 }
 
 /** zod's registry output, without what only makes sense in a standalone JSON Schema document. */
@@ -99,13 +121,19 @@ export function buildOpenApiDocument(resources: RestEndpoint[], options: OpenApi
     });
 
     const list = standalone(snakeSchema(schemas.listInput), "input") as { properties: Record<string, JsonSchema>; required?: string[] };
+    const sortParameter = {
+      type: "string",
+      enum: sortValuesOf(resource.sortFields),
+      description: "The order: a field, ascending, or `-` and the field, descending (ties broken by id). Left out: newest first (`-created_at`).",
+    };
     const queryParameters = Object.entries(list.properties).map(([key, schema]) => ({
       name: key,
       in: "query",
       required: list.required?.includes(key) ?? false,
-      schema,
+      schema: key === "sort" ? sortParameter : schema,
     }));
-    const idParameter = { name: "id", in: "path", required: true, schema: standalone(schemas.entity.shape.id as z.ZodType, "output") };
+    const idSchema = standalone(schemas.entity.shape.id as z.ZodType, "output");
+    const idParameter = { name: "id", in: "path", required: true, schema: idSchema };
     const tags = [resource.path];
     const notFound = { "404": { description: `${name} not found: unknown, deleted, another organization's, or not an id`, content: json(REF("HTTPError")) } };
     const updateOperation = (verb: string, summary: string) => ({
@@ -117,7 +145,7 @@ export function buildOpenApiDocument(resources: RestEndpoint[], options: OpenApi
       requestBody: { required: true, content: json(REF(`${name}Update`)) },
       responses: {
         "200": { description: `The updated ${name.toLowerCase()}`, content: json(REF(name)) },
-        "409": problem(`expected_updated_at is stale: the ${name.toLowerCase()} changed since it was read`),
+        ...conflictOf(resource, [`expected_updated_at is stale: the ${name.toLowerCase()} changed since it was read`]),
         ...notFound,
         ...BODY_ERRORS,
         ...COMMON_ERRORS,
@@ -127,7 +155,7 @@ export function buildOpenApiDocument(resources: RestEndpoint[], options: OpenApi
     paths[`${options.basePath}/${resource.path}`] = {
       get: {
         operationId: `list${plural}`,
-        summary: `List ${resource.path}, newest first`,
+        summary: `List ${wordsOfPath(resource.path)}, newest first unless sorted`,
         tags,
         security,
         parameters: queryParameters,
@@ -145,6 +173,7 @@ export function buildOpenApiDocument(resources: RestEndpoint[], options: OpenApi
         requestBody: { required: true, content: json(REF(`${name}Create`)) },
         responses: {
           "201": { description: `The created ${name.toLowerCase()}`, content: json(REF(name)) },
+          ...conflictOf(resource),
           ...BODY_ERRORS,
           ...COMMON_ERRORS,
         },
@@ -167,10 +196,62 @@ export function buildOpenApiDocument(resources: RestEndpoint[], options: OpenApi
         tags,
         security,
         parameters: [idParameter],
-        responses: { "204": { description: "Deleted; no body" }, ...notFound, "422": BODY_ERRORS["422"], ...COMMON_ERRORS },
+        responses: { "204": { description: "Deleted; no body" }, ...notFound, ...deleteConflictOf(resource), "422": BODY_ERRORS["422"], ...COMMON_ERRORS },
       },
     };
-    for (const path of ["", "/{id}"]) documentAccess(paths[`${options.basePath}/${resource.path}${path}`] ?? {}, resource.access ?? DEFAULT_POLICY, FORBIDDEN);
+
+    // Each reference's nested routes: the list and the create under one parent row.
+    for (const reference of resource.references) {
+      const { parent, param } = reference;
+      const label = pascalOfPath(param.replace(/_id$/, "").replace(/_/g, "-"));
+      const createSchema = snakeSchema(schemas.createInput);
+      const referenceSchema = createSchema.shape[param];
+      if (!referenceSchema) throw new Error(`REST resource ${name}: its create input has no ${param}`);
+      inputs.add(createSchema.extend({ [param]: referenceSchema.optional().describe(`Optional here: the path names the ${parent.name.toLowerCase()}; another value is 422`) }), {
+        id: `${name}CreateOf${label}`,
+      });
+      const parentParameter = { name: param, in: "path", required: true, description: `The id of the ${parent.name.toLowerCase()}`, schema: idSchema };
+      const parentNotFound = {
+        "404": { description: `${parent.name} not found: unknown, deleted, another organization's, or not an id`, content: json(REF("HTTPError")) },
+      };
+      paths[`${options.basePath}/${parent.path}/{${param}}/${resource.path}`] = {
+        get: {
+          operationId: `list${plural}Of${label}`,
+          summary: `List the ${wordsOfPath(resource.path)} of the ${parent.name.toLowerCase()} the path names (the flat list filtered by ${param})`,
+          tags,
+          security,
+          parameters: [parentParameter, ...queryParameters.filter((parameter) => parameter.name !== param)],
+          responses: {
+            "200": { description: `A page of the ${parent.name.toLowerCase()}'s ${wordsOfPath(resource.path)}`, content: json(REF(`${name}Page`)) },
+            ...parentNotFound,
+            "422": { description: `Invalid input (a query ${param} other than the path's included)`, content: json(REF("HTTPValidationError")) },
+            ...COMMON_ERRORS,
+          },
+        },
+        post: {
+          operationId: `create${name}Of${label}`,
+          summary: `Create one ${name.toLowerCase()} of the ${parent.name.toLowerCase()} the path names (its ${param} from the path)`,
+          tags,
+          security,
+          parameters: [parentParameter],
+          requestBody: { required: true, content: json(REF(`${name}CreateOf${label}`)) },
+          responses: {
+            "201": { description: `The created ${name.toLowerCase()}`, content: json(REF(name)) },
+            ...parentNotFound,
+            ...conflictOf(resource),
+            "413": BODY_ERRORS["413"],
+            "422": { description: `Invalid input (a body ${param} other than the path's included)`, content: json(REF("HTTPValidationError")) },
+            ...COMMON_ERRORS,
+          },
+        },
+      };
+    }
+
+    // Who may call each operation (`x-required-role`, the 403), nested routes included: they are the list and the create.
+    const nested = resource.references.map(({ parent, param }) => `${options.basePath}/${parent.path}/{${param}}/${resource.path}`);
+    for (const path of [`${options.basePath}/${resource.path}`, `${options.basePath}/${resource.path}/{id}`, ...nested]) {
+      documentAccess(paths[path] ?? {}, resource.access ?? DEFAULT_POLICY, FORBIDDEN);
+    }
   }
 
   return {

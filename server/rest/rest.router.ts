@@ -16,6 +16,7 @@ import { InvalidTokenError } from "../auth/token.js";
 import type { Config } from "../config.js";
 import { ExpectedUpdatedAt } from "../contract/index.js";
 import type { ResourceContract } from "../contract/common.js";
+import { NotFoundError } from "../kit/errors.js";
 import type { Actor } from "../kit/scope.js";
 import type { AnyResourceServices, ResourceService } from "../kit/service.js";
 import { bodyTooLargeMessage } from "../http/refusal.js";
@@ -98,18 +99,21 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
       };
 
     /**
-     * The path's id. Text with a NUL character is bad input everywhere (422, as on tRPC); any other
-     * string that cannot be an id (not a UUID) is a 404, as the old service answered it.
+     * The path's id (`param`: `id`, or a nested route's parent, `project_id`). Text with a NUL character
+     * is bad input everywhere (422, as on tRPC); any other string that cannot be an id (not a UUID) is a
+     * 404 in the name of `what` it would be the id of, as the old service answered it.
      */
-    const idOf = (req: Request): string => {
-      const raw = req.params.id;
+    const pathIdOf = (req: Request, param: string, what: string): string => {
+      const raw = req.params[param];
       if (typeof raw === "string" && raw.includes("\u0000")) {
-        throw new RestError(422, [{ loc: ["path", "id"], msg: "must not contain NUL characters", type: "custom" }]);
+        throw new RestError(422, [{ loc: ["path", param], msg: "must not contain NUL characters", type: "custom" }]);
       }
       const parsed = idSchema.safeParse(raw);
-      if (!parsed.success) throw notFound(resource.name);
+      if (!parsed.success) throw notFound(what);
       return parsed.data as string;
     };
+    const idOf = (req: Request): string => pathIdOf(req, "id", resource.name);
+    const { sortFields } = resource;
 
     const collection = `/${resource.path}`;
     const item = `/${resource.path}/:id`;
@@ -125,7 +129,7 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
     rest.get(
       collection,
       route(async (req, res, actor, svc) => {
-        const { data } = parseSnake(resource.schemas.listInput, req.query, { location: "query" });
+        const { data } = parseSnake(resource.schemas.listInput, req.query, { location: "query", sortFields });
         res.json(toSnakeKeys(checked(resource.schemas.page, await svc.list(actor, data as { page: number; limit: number }))));
       }),
     );
@@ -155,10 +159,52 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
       }),
     );
 
-    for (const [path, methods] of [
+    const allowed: [string, string][] = [
       [collection, "GET, POST"],
       [item, "GET, PUT, PATCH, DELETE"],
-    ] as const) {
+    ];
+
+    // Each reference's nested routes: the list and the create under one parent (`/projects/{project_id}/environments`).
+    for (const reference of resource.references) {
+      const { parent } = reference;
+      const parentService = parent.service(resourceServices);
+      const nested = `/${parent.path}/:${reference.param}/${resource.path}`;
+      const parentIdOf = (req: Request): string => pathIdOf(req, reference.param, parent.name);
+      /**
+       * The path's parent must be a live row of the caller's organization, else 404 "Project not found".
+       * Checked after the input (every bad field at once, as on the flat routes), before the call.
+       */
+      const ensureParent = async (actor: Actor, parentId: string): Promise<void> => {
+        try {
+          await parentService.byId(actor, parentId);
+        } catch (cause) {
+          throw cause instanceof NotFoundError ? notFound(parent.name) : cause;
+        }
+      };
+
+      rest.get(
+        nested,
+        route(async (req, res, actor, svc) => {
+          const parentId = parentIdOf(req);
+          const { data } = parseSnake(resource.schemas.listInput, req.query, { location: "query", sortFields, fromPath: { [reference.field]: parentId } });
+          await ensureParent(actor, parentId);
+          res.json(toSnakeKeys(checked(resource.schemas.page, await svc.list(actor, data as { page: number; limit: number }))));
+        }),
+      );
+
+      rest.post(
+        nested,
+        route(async (req, res, actor, svc) => {
+          const parentId = parentIdOf(req);
+          const { data } = parseSnake(resource.schemas.createInput, jsonBodyOf(req), { location: "body", fromPath: { [reference.field]: parentId } });
+          await ensureParent(actor, parentId);
+          res.status(201).json(toSnakeKeys(entity(await svc.create(actor, data))));
+        }),
+      );
+      allowed.push([nested, "GET, POST"]);
+    }
+
+    for (const [path, methods] of allowed) {
       rest.all(path, (_req, res) => {
         res.setHeader("Allow", methods);
         sendRestError(res, new RestError(405, "Method Not Allowed"));

@@ -22,6 +22,29 @@ interface ParseOptions<E extends Record<string, z.ZodType>> {
    * data), each parsed by its own schema and returned apart.
    */
   extra?: E;
+  /**
+   * A list's query: its `sort` is read as `name` (ascending) or `-name` (descending), the field in
+   * snake_case and one of these contract fields, and handed to the contract as `{ field, direction }`.
+   */
+  sortFields?: readonly string[] | undefined;
+  /**
+   * Fields the path gives (a nested route's parent: `{ projectId: "<uuid>" }`): the input may leave them
+   * out or repeat the same value; any other value is a 422 on the field.
+   */
+  fromPath?: Record<string, string> | undefined;
+}
+
+/** The values a list's `sort` takes: each field in snake_case, ascending, then `-` and it, descending. */
+export function sortValuesOf(sortFields: readonly string[]): string[] {
+  return sortFields.flatMap((field) => [snakeCase(field), `-${snakeCase(field)}`]);
+}
+
+/** `-updated_at` -> `{ field: "updatedAt", direction: "desc" }`; undefined for a value that is not one of `sortValuesOf`. */
+function sortOf(value: unknown, sortFields: readonly string[]): { field: string; direction: "asc" | "desc" } | undefined {
+  if (typeof value !== "string") return undefined;
+  const descending = value.startsWith("-");
+  const field = sortFields.find((candidate) => snakeCase(candidate) === (descending ? value.slice(1) : value));
+  return field === undefined ? undefined : { field, direction: descending ? "desc" : "asc" };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -68,10 +91,21 @@ export function parseSnake<S extends ObjectSchema, E extends Record<string, z.Zo
   const extraInput: Record<string, unknown> = {};
   const errors: ValidationError[] = [];
 
+  const fromPath = options.fromPath ?? {};
+
   for (const [key, value] of Object.entries(raw)) {
     const field = schemaKeys.get(key);
     const extraField = extraKeys.get(key);
-    if (field !== undefined) {
+    if (field !== undefined && Object.hasOwn(fromPath, field)) {
+      // UUIDs compare without regard to case, as PostgreSQL compares them.
+      if (typeof value !== "string" || value.toLowerCase() !== fromPath[field]!.toLowerCase()) {
+        errors.push({ loc: [location, key], msg: `must be the ${key} of the path (${fromPath[field]}), or left out`, type: "invalid_value" });
+      }
+    } else if (field === "sort" && location === "query" && options.sortFields) {
+      const sort = sortOf(value, options.sortFields);
+      if (sort) input[field] = sort;
+      else errors.push({ loc: ["query", key], msg: `must be one of ${sortValuesOf(options.sortFields).join(", ")}`, type: "invalid_value" });
+    } else if (field !== undefined) {
       input[field] = location === "query" ? fromQueryString(value, scalarKindOf(fields[field]!)) : value;
     } else if (extraField !== undefined) {
       extraInput[extraField] = location === "query" ? fromQueryString(value, scalarKindOf(extraSchemas[extraField]!)) : value;
@@ -80,6 +114,7 @@ export function parseSnake<S extends ObjectSchema, E extends Record<string, z.Zo
     }
   }
 
+  for (const [field, value] of Object.entries(fromPath)) input[field] = value;
   const parsed = schema.safeParse(input);
   if (!parsed.success) errors.push(...parsed.error.issues.map((issue) => entryOf(issue, location, input)));
   const extra: Record<string, unknown> = {};

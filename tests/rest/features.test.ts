@@ -381,8 +381,13 @@ describe("unknown routes and methods", () => {
 });
 
 describe("the document covers what the tests received", () => {
-  it("every route and method of the document was called, and its success status seen", () => {
-    const operations = Object.entries(api.document.paths).flatMap(([template, methods]) => Object.keys(methods).map((method) => `${method} ${template}`));
+  // Features' own routes; every route of every resource is called in every-route.test.ts.
+  it("every route and method of the document for features was called, and its success status seen", () => {
+    const featureRoutes = ["/api/v1/features", "/api/v1/features/{id}"];
+    const operations = Object.entries(api.document.paths)
+      .filter(([template]) => featureRoutes.includes(template))
+      .flatMap(([template, methods]) => Object.keys(methods).map((method) => `${method} ${template}`));
+    expect(operations).toHaveLength(6);
     const success = { get: "200", post: "201", put: "200", patch: "200", delete: "204" } as Record<string, string>;
     for (const operation of operations) {
       const [method] = operation.split(" ");

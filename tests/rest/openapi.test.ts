@@ -19,6 +19,8 @@ import { createTestDatabase } from "../support/database.js";
 import type { TestDatabase } from "../support/database.js";
 import { DocumentedApi } from "./documented-api.js";
 import type { OpenApiDocumentJson } from "./documented-api.js";
+import { definitionOf, everyReference, everyRoute } from "./registry-routes.js";
+import { everyResource } from "../support/fixtures.js";
 
 let testDb: TestDatabase;
 let deps: AppDependencies;
@@ -57,10 +59,13 @@ describe("GET /api/v1/openapi.json", () => {
 
   it("is OpenAPI 3.1 with every route and method, each behind the bearer scheme", () => {
     expect(document.openapi).toBe("3.1.0");
-    expect(Object.fromEntries(Object.entries(document.paths).map(([path, methods]) => [path, Object.keys(methods).sort()]))).toEqual({
+    const documented = Object.fromEntries(Object.entries(document.paths).map(([path, methods]) => [path, Object.keys(methods).sort()]));
+    expect(documented).toMatchObject({
       "/api/v1/features": ["get", "post"],
       "/api/v1/features/{id}": ["delete", "get", "patch", "put"],
     });
+    // Every route of every registered resource (nested routes of its references included), and no other.
+    expect(documented).toEqual(Object.fromEntries(Object.entries(everyRoute()).map(([path, methods]) => [path, methods.map((m) => m.toLowerCase()).sort()])));
     expect(document.components.securitySchemes).toEqual({ HTTPBearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } });
     for (const methods of Object.values(document.paths)) {
       for (const operation of Object.values(methods) as unknown as Operation[]) {
@@ -74,11 +79,13 @@ describe("GET /api/v1/openapi.json", () => {
   it("describes the list's query parameters with the contract's defaults and limits", () => {
     const list = document.paths["/api/v1/features"]!.get as unknown as Operation;
     const byName = Object.fromEntries((list.parameters ?? []).map((p) => [p.name, p]));
-    expect(Object.keys(byName)).toEqual(["page", "limit", "search", "status"]);
+    expect(Object.keys(byName)).toEqual(["page", "limit", "search", "sort", "status"]);
     expect(Object.values(byName).every((p) => p.in === "query" && !p.required)).toBe(true);
     expect(byName.page!.schema).toMatchObject({ type: "integer", minimum: 1, default: 1 });
     expect(byName.limit!.schema).toMatchObject({ type: "integer", minimum: 1, maximum: 100, default: 20 });
     expect(byName.status!.schema).toMatchObject({ enum: ["ACTIVE", "INACTIVE"] });
+    // The REST spelling of the contract's { field, direction }: a snake_case field, `-` for descending.
+    expect(byName.sort!.schema).toMatchObject({ type: "string", enum: ["created_at", "-created_at", "updated_at", "-updated_at", "name", "-name"] });
   });
 
   it("has the snake_case schemas: entity, page with its pagination object, bodies, and FastAPI's errors", () => {
@@ -105,6 +112,42 @@ describe("GET /api/v1/openapi.json", () => {
     expect(remove.responses["404"]?.content?.["application/json"].schema).toEqual({ $ref: "#/components/schemas/HTTPError" });
     const put = document.paths["/api/v1/features/{id}"]!.put as unknown as Operation;
     expect(Object.keys(put.responses)).toEqual(expect.arrayContaining(["200", "404", "409", "413", "422"]));
+  });
+});
+
+describe("the document's conflicts and nested routes, for every registered resource", () => {
+  let document: OpenApiDocumentJson;
+  beforeAll(async () => {
+    document = (await DocumentedApi.load((await serve({})).url)).document;
+  });
+  const operation = (path: string, method: string) => document.paths[path]![method] as unknown as Operation & { responses: Record<string, { description: string }> };
+
+  it.each(everyResource)("%s: 409 on create when it has a unique key, on update always, on delete when a restrict reference names it", (_key, definition) => {
+    const base = `/api/v1/${definition.restPath}`;
+    const restricted = everyReference.some((reference) => reference.to === definition.key && reference.onDelete === "restrict");
+    expect("409" in operation(base, "post").responses).toBe(definition.unique.length > 0);
+    for (const method of ["put", "patch"]) expect(operation(`${base}/{id}`, method).responses["409"]?.description).toMatch(/expected_updated_at is stale/);
+    expect("409" in operation(`${base}/{id}`, "delete").responses).toBe(restricted);
+    if (restricted) expect(operation(`${base}/{id}`, "delete").responses["409"]?.description).toContain(`${definition.name} has live`);
+  });
+
+  if (everyReference.length === 0) it.skip("no registered resource has a reference: no nested route to describe", () => {});
+  it.each(everyReference.map((reference) => [reference.template, reference] as const))("%s: GET and POST with the path's parent, 404 and 422", (template, reference) => {
+    const parentName = definitionOf(reference.to).name;
+    for (const method of ["get", "post"]) {
+      const nested = operation(template, method);
+      expect(nested.parameters?.find((parameter) => parameter.in === "path")).toMatchObject({ name: reference.param, required: true });
+      expect(nested.responses["404"]?.description).toContain(`${parentName} not found`);
+      expect(nested.responses["422"]?.content?.["application/json"].schema).toEqual({ $ref: "#/components/schemas/HTTPValidationError" });
+    }
+    // The nested list takes the flat list's query parameters; its parent is the path's.
+    const flat = operation(`/api/v1/${definitionOf(reference.key).restPath}`, "get");
+    const names = (op: Operation) => (op.parameters ?? []).filter((parameter) => parameter.in === "query").map((parameter) => parameter.name);
+    expect(names(operation(template, "get"))).toEqual(names(flat).filter((name) => name !== reference.param));
+    expect("409" in operation(template, "post").responses).toBe(definitionOf(reference.key).unique.length > 0);
+    // The body may leave the parent out.
+    const body = operation(template, "post").requestBody!.content["application/json"].schema.$ref.split("/").pop()!;
+    expect((document.components.schemas[body] as { required?: string[] }).required ?? []).not.toContain(reference.param);
   });
 });
 
@@ -142,12 +185,20 @@ describe("a resource gets routes and document entries from its descriptor alone"
       listInput: featureContract.listObject,
       page: featureContract.page,
     },
+    sortFields: featureContract.sortFields,
+    references: [],
+    unique: [],
+    referrers: [],
     service: (s) => s.features!,
   };
 
   it("document: /api/v1/api-keys with ApiKey schemas and operation ids", () => {
     const document = buildOpenApiDocument([...restEndpointsOf(definitions), apiKeys], { basePath: "/api/v1" });
-    expect(Object.keys(document.paths)).toEqual(["/api/v1/features", "/api/v1/features/{id}", "/api/v1/api-keys", "/api/v1/api-keys/{id}"]);
+    const paths = Object.keys(document.paths);
+    expect(paths.slice(0, 2)).toEqual(["/api/v1/features", "/api/v1/features/{id}"]);
+    expect(paths.slice(-2)).toEqual(["/api/v1/api-keys", "/api/v1/api-keys/{id}"]);
+    // Between them, every route of the registered resources.
+    expect([...paths].sort()).toEqual([...Object.keys(everyRoute()), "/api/v1/api-keys", "/api/v1/api-keys/{id}"].sort());
     expect(Object.keys(document.components.schemas)).toEqual(expect.arrayContaining(["ApiKey", "ApiKeyPage", "ApiKeyCreate", "ApiKeyUpdate"]));
     expect((document.paths["/api/v1/api-keys"]!.get as { operationId: string }).operationId).toBe("listApiKeys");
   });
