@@ -29,7 +29,7 @@ function pascalOfPath(path: string): string {
     .join("");
 }
 
-/** A key's words: `flag-states` -> `flag states`. */
+/** A REST path in words: `flag-states` -> `flag states` (as the kit words a key in its messages). */
 const wordsOfPath = (path: string) => path.replace(/-/g, " ");
 
 /**
