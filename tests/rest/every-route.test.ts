@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { columnOf } from "../../server/kit/define.js";
 import type { ResourceDefinition } from "../../server/kit/define.js";
 import { testConfig, tokenFor } from "../support/app.js";
-import { everyResource, useTestApp } from "../support/fixtures.js";
+import { everyResource, FULL_ACCESS_ROLE, useTestApp } from "../support/fixtures.js";
 import { DocumentedApi } from "./documented-api.js";
 import { definitionOf, everyOperation, everyReference } from "./registry-routes.js";
 import type { RegistryReference } from "./registry-routes.js";
@@ -41,7 +41,11 @@ beforeAll(async () => {
 
 let orgCount = 0;
 /** A token of a brand-new organization, so no test sees another's rows (nor its unique keys). */
-const newOrg = () => tokenFor("alice", `every-route-${process.pid}-${++orgCount}-${randomUUID().slice(0, 8)}`);
+// Callers hold the least role that may do everything on every registered resource, whatever their policies.
+const newOrg = () => tokenFor("alice", `every-route-${process.pid}-${++orgCount}-${randomUUID().slice(0, 8)}`, { role: FULL_ACCESS_ROLE });
+/** A value as the API returns it: a timestamp with an offset comes back as the same instant in UTC. */
+const asReturned = (value: unknown) =>
+  typeof value === "string" && /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/.test(value) ? new Date(value).toISOString() : value;
 
 const pathOf = (key: string) => `${BASE}/${definitionOf(key).restPath}`;
 const nestedPathOf = (reference: RegistryReference, parentId: string) => reference.template.replace(`{${reference.param}}`, parentId);
@@ -119,7 +123,7 @@ describe.each(everyResource)("%s", (key, resource) => {
     for (const method of ["PUT", "PATCH"]) {
       const updated = await api.call<Row>(method, `${path}/${row.id}`, { token, body: change });
       expect(updated.status, `${method}: ${updated.text}`).toBe(200);
-      expect(updated.body).toMatchObject({ id: row.id, ...change });
+      expect(updated.body).toMatchObject({ id: row.id, ...Object.fromEntries(Object.entries(change).map(([field, value]) => [field, asReturned(value)])) });
     }
     expect((await api.call("DELETE", `${path}/${row.id}`, { token })).status).toBe(204);
     const gone = await api.call<Detail>("GET", `${path}/${row.id}`, { token });
