@@ -24,7 +24,7 @@ import { createDocsRouter } from "./rest/docs.router.js";
 import { restEndpointsOf } from "./rest/endpoints.js";
 import { buildOpenApiDocument } from "./rest/openapi.js";
 import { createRestRouter } from "./rest/rest.router.js";
-import { appRouter } from "./trpc/app-router.js";
+import { appRouter, subscriptionPaths } from "./trpc/app-router.js";
 import { createContext } from "./trpc/context.js";
 import type { Context } from "./trpc/context.js";
 import { createJsonAdapter } from "./trpc/fast-path/json.js";
@@ -44,10 +44,6 @@ const TOKEN_PARAMETERS = /([?&](?:connectionParams|access_token|token|api_key)=)
 /** A URL fit for logs: a token in its query is never written anywhere. */
 export const loggableUrl = (url: string) => url.replace(TOKEN_PARAMETERS, "$1[redacted]");
 
-/** The paths of the app router's subscriptions: the only requests whose token may come in `connectionParams`. */
-const subscriptionPaths = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>)
-  .filter(([, procedure]) => procedure._def.type === "subscription")
-  .map(([path]) => path);
 
 /** TRUST_PROXY: "true"/"false", a hop count, or Express's names and address lists ("loopback", "10.0.0.0/8"). */
 function trustProxyValue(value: string): boolean | number | string {

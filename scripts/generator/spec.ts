@@ -5,6 +5,7 @@
  * a GeneratorError that says why; nothing is written before the whole spec is valid.
  */
 import pluralize from "pluralize";
+import { uniqueIndexName } from "../../server/kit/define.js";
 import { AccessDeclarationError, declarationOf, parseAccessText, policyOf } from "../../server/kit/access.js";
 import type { AccessDeclaration } from "../../server/kit/access.js";
 
@@ -232,7 +233,7 @@ export function parseResourceArgs(args: string[], existing: Existing): ResourceS
     `${table}_org_updated_at_live_sort_idx`,
     ...fields.map((f) => `${table}_org_${snakeCase(f.name)}_live_created_idx`),
     ...sortable.map((f) => `${table}_org_${snakeCase(f)}_live_sort_idx`),
-    ...unique.map((fieldsOfKey) => `${table}_org_${fieldsOfKey.map(snakeCase).join("_")}_live_key`),
+    ...unique.map((fieldsOfKey) => uniqueIndexName(table, fieldsOfKey)),
   ];
   const longest = Math.max(...names.map((name) => name.length));
   if (longest > 63) throw new GeneratorError(`names are too long for PostgreSQL index names (${longest} > 63 characters): choose shorter names`);

@@ -1,6 +1,7 @@
 /** What `npm run generate` writes for a resource spec: pure text, computed before anything is written. */
 import type { FieldSpec, ResourceSpec } from "./spec.js";
 import { snakeCase } from "./spec.js";
+import { uniqueIndexName } from "../../server/kit/define.js";
 
 const upperFirst = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
 const enumTypeOf = (spec: ResourceSpec, field: FieldSpec) => `${spec.model}${upperFirst(field.name)}`;
@@ -11,8 +12,6 @@ const relationOf = (field: FieldSpec) => field.name.slice(0, -2);
 const relationName = (spec: ResourceSpec, field: FieldSpec) => `${spec.table}_${snakeCase(field.name)}`;
 /** The back-relation the referenced model gets: `environmentsByProjectId Environment[]`. */
 const backRelationOf = (spec: ResourceSpec, field: FieldSpec) => `${spec.key}By${upperFirst(field.name)}`;
-/** The name of a unique key's partial index (server/kit/service.ts `uniqueIndexName` reads errors by it). */
-const uniqueIndexName = (spec: ResourceSpec, fields: string[]) => `${spec.table}_org_${fields.map(snakeCase).join("_")}_live_key`;
 /** A list of strings as TypeScript source. */
 const list = (values: string[]) => `[${values.map((v) => JSON.stringify(v)).join(", ")}]`;
 /** How the entity's words read to a person: `ApiKey` -> `api key`. */
@@ -77,7 +76,7 @@ export function prismaModel(spec: ResourceSpec): string {
     `  // The target of the composite foreign keys of rows that refer to this one.`,
     `  @@unique([organizationId, id], map: "${spec.table}_org_id_key")`,
     ...(spec.unique.length ? [`  // Unique keys among the organization's live rows: a soft-deleted row frees its key.`] : []),
-    ...spec.unique.map((fields) => `  @@unique([organizationId, ${fields.join(", ")}], map: "${uniqueIndexName(spec, fields)}", ${live})`),
+    ...spec.unique.map((fields) => `  @@unique([organizationId, ${fields.join(", ")}], map: "${uniqueIndexName(spec.table, fields)}", ${live})`),
   ];
   return [
     ...enums,

@@ -231,7 +231,6 @@ export interface ResourceContractSpec<
 /** The fields every resource may be sorted by. */
 export const ALWAYS_SORTABLE = ["createdAt", "updatedAt"] as const;
 
-
 /**
  * Builds a resource's contract. The update's `data` takes every create field as optional (at least one);
  * list and infinite take `search` and the filters; every input is strict (an unknown key is BAD_REQUEST).

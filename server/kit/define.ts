@@ -96,6 +96,14 @@ export function columnOf(field: string): string {
 }
 
 /**
+ * The name of a unique key's partial index, `projects_org_key_live_key`: the generator writes it into the
+ * schema, and the kit knows a broken key by it.
+ */
+export function uniqueIndexName(table: string, fields: readonly string[]): string {
+  return `${table}_org_${fields.map(columnOf).join("_")}_live_key`;
+}
+
+/**
  * Declares a resource; the literal types of key and contract are kept for the router and the client.
  * The name must be a Prisma model of an org-owned table: the compiler refuses any other.
  */

@@ -19,7 +19,7 @@ import { changedFields, createChangeFeedReader, createChangeLog } from "./change
 import type { ChangeHub } from "./change-hub.js";
 import { changeStream } from "./change-stream.js";
 import type { ChangeNoticeOf, ChangeStreamOptions } from "./change-stream.js";
-import { columnOf, resolveStorage } from "./define.js";
+import { columnOf, resolveStorage, uniqueIndexName } from "./define.js";
 import type { CreateInputOf, EntityOf, InfiniteParamsOf, ListParamsOf, OnDelete, ResolvedStorage, ResourceDefinition, UpdateDataOf } from "./define.js";
 import { ConflictError, InvalidReferenceError, NotFoundError, ReferencedError, UniqueViolationError } from "./errors.js";
 import { createListing } from "./listing.js";
@@ -170,11 +170,6 @@ function brokenKeyOf(error: unknown, resource: Resolved): readonly string[] | un
   if (byColumns) return byColumns;
   if (unique.length === 1) return unique[0];
   throw new Error(`resource ${key}: a unique constraint was broken that its definition does not declare (${error.message})`);
-}
-
-/** The name of a unique key's partial index: `projects_org_key_live_key`. */
-export function uniqueIndexName(table: string, fields: readonly string[]): string {
-  return `${table}_org_${fields.map(columnOf).join("_")}_live_key`;
 }
 
 /**

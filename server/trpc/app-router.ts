@@ -16,3 +16,7 @@ export type AppRouter = typeof appRouter;
 
 /** Every procedure's full path (`features.byId`): the metrics' label values. */
 export const procedurePaths = Object.keys(appRouter._def.procedures);
+/** The paths of its subscriptions: the only requests whose token may come in `connectionParams`. */
+export const subscriptionPaths = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>)
+  .filter(([, procedure]) => procedure._def.type === "subscription")
+  .map(([path]) => path);
