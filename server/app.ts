@@ -70,6 +70,14 @@ function mountCommon(app: Express, deps: AppDependencies, state: AppState, authe
   });
   // Security headers; the panel's page loads only its own script and stylesheet, so the default CSP fits.
   app.use(helmet());
+  // The request's credentials are verified before anything asks who calls (the log's caller, the
+  // organization's rate limit): a verifier that has to wait (a published key to fetch, a key to look up)
+  // is awaited here, once; one that knows at once costs no await.
+  app.use(API_PATHS, (req, _res, next) => {
+    const waiting = authenticate(req).settle();
+    if (waiting) void waiting.then(() => next());
+    else next();
+  });
   app.use(
     pinoHttp({
       logger: deps.log,

@@ -22,8 +22,20 @@ export class MissingCredentialsError extends InvalidTokenError {
   override name = "MissingCredentialsError";
 }
 
-/** The request's caller, verified on the first call; every later call returns it or throws the same error. */
-export type Authenticate = () => Caller;
+/**
+ * The request's authenticator. Calling it returns the verified caller or throws the refusal, the same
+ * every time (the token is verified once per request). A verifier may need to wait (a key to fetch from
+ * an identity provider's JWKS, a key to look up): `verified()` waits for it, and until it has, calling
+ * the authenticator throws as if the request had no valid credentials. `admit` waits; the app settles
+ * every request's credentials before its first middleware that asks (the request log, the rate limits).
+ */
+export interface Authenticate {
+  (): Caller;
+  /** The caller once verified, waiting when the verifier has to; rejects with the refusal. */
+  verified(): Promise<Caller>;
+  /** Starts verifying; a promise to wait for (never rejecting) when the outcome is not known at once, else undefined. */
+  settle(): Promise<void> | undefined;
+}
 
 /** What a request carries that can name its caller. */
 export interface Credentials {
@@ -57,20 +69,45 @@ function tokenOf({ authorization, connectionParams, refusal }: Credentials): str
   return token;
 }
 
+/** Thrown by an authenticator asked before its verifier has answered (the caller is not known yet). */
+const PENDING = new InvalidTokenError("credentials are still being verified");
+
 /** An authenticator of these credentials, verifying at most once. */
 export function authenticatorOf(verifyToken: TokenVerifier, credentials: Credentials): Authenticate {
   let outcome: { caller: Caller } | { error: unknown } | undefined;
-  return () => {
-    if (!outcome) {
-      try {
-        outcome = { caller: verifyToken(tokenOf(credentials)) };
-      } catch (error) {
-        outcome = { error };
-      }
+  let pending: Promise<void> | undefined;
+  const settle = (): Promise<void> | undefined => {
+    if (outcome || pending) return pending;
+    let answer: Caller | Promise<Caller>;
+    try {
+      answer = verifyToken(tokenOf(credentials));
+    } catch (error) {
+      outcome = { error };
+      return undefined;
     }
+    if (!(answer instanceof Promise)) {
+      outcome = { caller: answer };
+      return undefined;
+    }
+    pending = answer.then(
+      (caller) => void (outcome = { caller }),
+      (error: unknown) => void (outcome = { error }),
+    );
+    return pending;
+  };
+  const authenticate = (): Caller => {
+    void settle();
+    if (!outcome) throw PENDING;
     if ("error" in outcome) throw outcome.error;
     return outcome.caller;
   };
+  return Object.assign(authenticate, {
+    settle,
+    verified: async (): Promise<Caller> => {
+      await settle();
+      return authenticate();
+    },
+  });
 }
 
 /**
@@ -131,7 +168,7 @@ export interface Admitted extends Caller {
  * when the request names no valid caller; a database fault while creating the row throws as it is.
  */
 export async function admit(authenticate: Authenticate, organizations: Organizations): Promise<Admitted> {
-  const caller = authenticate();
+  const caller = await authenticate.verified();
   await organizations.ensure(caller.me.organizationId);
   const { sub, organizationId, role, unknownRole } = caller.me;
   return { ...caller, actor: { sub, organizationId, role: role ?? null, ...(unknownRole !== undefined && { unknownRole }) } };

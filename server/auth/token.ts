@@ -92,7 +92,12 @@ export interface Caller {
   expiresAt: number;
 }
 
-export type TokenVerifier = (token: string) => Caller;
+/**
+ * Verifies a token: the caller, or InvalidTokenError (thrown, or the promise's rejection). A verifier
+ * answers at once when it can (a JWT of a configured key, a token verified before) and returns a promise
+ * only when it has to wait (fetching a published key, looking a key up).
+ */
+export type TokenVerifier = (token: string) => Caller | Promise<Caller>;
 
 /** Builds the verifier once (keys parsed once); it returns the caller or throws InvalidTokenError. */
 export function createTokenVerifier(options: VerifyOptions): TokenVerifier {
