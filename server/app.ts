@@ -17,6 +17,7 @@ import type { Authenticate } from "./auth/authenticator.js";
 import type { AppDependencies } from "./dependencies.js";
 import { createRateLimiters } from "./http/rate-limit.js";
 import { declaredBodyLimit, refusalFor } from "./http/refusal.js";
+import { bodyDeadline } from "./http/server-timeouts.js";
 import { requestLogProps } from "./observability/request-log.js";
 import { createPanelRouter } from "./panel/panel.router.js";
 import { definitions } from "./resources/definitions.js";
@@ -62,6 +63,8 @@ type RequestAuthenticator = (req: Request) => Authenticate;
 /** Metrics, connection draining, security headers and the request log: what every request passes first. */
 function mountCommon(app: Express, deps: AppDependencies, state: AppState, authenticate: RequestAuthenticator): void {
   if (deps.metrics) app.use(deps.metrics.httpMiddleware);
+  // First, so the deadline counts from the headers' arrival (server/http/server-timeouts.ts).
+  app.use(bodyDeadline(deps.config.http.requestTimeoutMs, refusalFor(REST_BASE)));
   // While draining, every response closes its connection: keep-alive clients reconnect (to another
   // instance) instead of holding this one open past its shutdown.
   app.use((_req, res, next) => {

@@ -19,9 +19,8 @@ function isRsaPublicKey(pem: string): boolean {
   }
 }
 
-/** headersTimeout stays this much above keepAliveTimeout (see server/http/server-timeouts.ts). */
-export const HEADERS_TIMEOUT_MARGIN_MS = 1_000;
-export const headersTimeoutFor = (keepAliveTimeoutMs: number) => keepAliveTimeoutMs + HEADERS_TIMEOUT_MARGIN_MS;
+/** HEADERS_TIMEOUT_MS's default is this much above KEEP_ALIVE_TIMEOUT_MS (see server/http/server-timeouts.ts). */
+export const HEADERS_TIMEOUT_MARGIN_MS = 10_000;
 
 /**
  * ROLE_MAP: a JSON object from an identity provider's role values to the service's roles
@@ -109,8 +108,12 @@ const EnvSchema = z
     METRICS_HOST: z.string().min(1).optional(),
     /** Above the 60 s idle timeout of common load balancers, so the balancer closes idle connections first. */
     KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1).default(65_000),
-    /** Node's default; 0 for none. */
-    REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).default(300_000),
+    /** How long a request's headers may take to arrive; unset: KEEP_ALIVE_TIMEOUT_MS + 10 s. Above KEEP_ALIVE_TIMEOUT_MS. */
+    HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1).optional(),
+    /** How long a request's whole body may take to arrive (a long response, such as a subscription, is not limited); 0 for none. */
+    REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+    /** Open connections per process; beyond it new connections are refused. 0 for no limit. */
+    MAX_CONNECTIONS: z.coerce.number().int().min(0).default(10_000),
     /** Unset: the OpenAPI document (/api/v1/openapi.json) and /docs are on everywhere but in production. */
     DOCS_ENABLED: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).optional(),
     /** How long change events are kept: history reaches this far back, and so does an onChange resume. */
@@ -133,8 +136,8 @@ const EnvSchema = z
     if (env.ACCESS_TOKEN_EXPIRE_MINUTES > env.JWT_MAX_LIFETIME_MINUTES) {
       ctx.addIssue({ code: "custom", path: ["ACCESS_TOKEN_EXPIRE_MINUTES"], message: `must be at most JWT_MAX_LIFETIME_MINUTES (${env.JWT_MAX_LIFETIME_MINUTES}): longer tokens are refused` });
     }
-    if (env.REQUEST_TIMEOUT_MS > 0 && env.REQUEST_TIMEOUT_MS <= headersTimeoutFor(env.KEEP_ALIVE_TIMEOUT_MS)) {
-      ctx.addIssue({ code: "custom", path: ["REQUEST_TIMEOUT_MS"], message: `must be 0 or above KEEP_ALIVE_TIMEOUT_MS + ${HEADERS_TIMEOUT_MARGIN_MS}` });
+    if (env.HEADERS_TIMEOUT_MS !== undefined && env.HEADERS_TIMEOUT_MS <= env.KEEP_ALIVE_TIMEOUT_MS) {
+      ctx.addIssue({ code: "custom", path: ["HEADERS_TIMEOUT_MS"], message: `must be above KEEP_ALIVE_TIMEOUT_MS (${env.KEEP_ALIVE_TIMEOUT_MS}): a reused connection's next request may take that long to start` });
     }
     if (env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
       ctx.addIssue({ code: "custom", path: ["METRICS_PORT"], message: "must differ from PORT: metrics are never served on the public port" });
@@ -208,8 +211,12 @@ export interface Config {
   http: {
     /** How long an idle keep-alive connection stays open. */
     keepAliveTimeoutMs: number;
-    /** How long receiving a whole request may take; 0 for no limit. */
+    /** How long a request's headers may take to arrive (counted from its first byte). */
+    headersTimeoutMs: number;
+    /** How long a request's body may take to arrive once its headers have; 0 for no limit. */
     requestTimeoutMs: number;
+    /** Open connections per process (beyond it, new ones are refused); 0 for no limit. */
+    maxConnections: number;
   };
   /** The REST API's OpenAPI document and its interactive reference at /docs (server/rest). */
   docsEnabled: boolean;
@@ -276,7 +283,12 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     roles: { defaultRole: e.DEFAULT_ROLE, map: e.ROLE_MAP },
     panelEnabled: e.PANEL_ENABLED ? e.PANEL_ENABLED === "true" : e.NODE_ENV !== "production",
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST },
-    http: { keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS, requestTimeoutMs: e.REQUEST_TIMEOUT_MS },
+    http: {
+      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeoutMs: e.HEADERS_TIMEOUT_MS ?? e.KEEP_ALIVE_TIMEOUT_MS + HEADERS_TIMEOUT_MARGIN_MS,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      maxConnections: e.MAX_CONNECTIONS,
+    },
     docsEnabled: e.DOCS_ENABLED ? e.DOCS_ENABLED === "true" : e.NODE_ENV !== "production",
     trpcFastPaths: e.TRPC_FAST_PATHS === "true",
     live: {

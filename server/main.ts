@@ -7,7 +7,7 @@ import type { Config } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { createDependencies } from "./dependencies.js";
 import { connectRedis } from "./http/redis.js";
-import { applyServerTimeouts } from "./http/server-timeouts.js";
+import { createHttpServer } from "./http/server-timeouts.js";
 import { startMetricsServer } from "./observability/metrics.js";
 import { tracing } from "./observability/trace-hooks.js";
 import { startTracing } from "./observability/tracing.js";
@@ -55,8 +55,7 @@ const metricsServer = deps.metrics
     })
   : undefined;
 if (metricsServer) log.info({ port: new URL(metricsServer.url).port }, `metrics on ${metricsServer.url}`);
-const server = app.listen(config.port, config.host ?? "::");
-applyServerTimeouts(server, config);
+const server = createHttpServer(app, config).listen(config.port, config.host ?? "::");
 await new Promise<void>((resolve, reject) => {
   server.once("listening", resolve);
   server.once("error", reject);

@@ -1,11 +1,11 @@
 /**
- * Requests refused before an API runs (body too large, rate limited) are answered in the shape of the API
+ * Requests refused before an API runs (body too slow or too large, rate limited) are answered in the shape of the API
  * they were for: tRPC's error envelope under /trpc, `{ "detail": ... }` under the REST API.
  */
 import type { Request, Response } from "express";
 import { trpcErrorBody } from "./trpc-error-body.js";
 
-const STATUS = { PAYLOAD_TOO_LARGE: 413, TOO_MANY_REQUESTS: 429 } as const;
+const STATUS = { TIMEOUT: 408, PAYLOAD_TOO_LARGE: 413, TOO_MANY_REQUESTS: 429 } as const;
 
 export type Refuse = (req: Request, res: Response, code: keyof typeof STATUS, message: string) => void;
 

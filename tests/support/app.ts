@@ -8,7 +8,7 @@ import type { AppState } from "../../server/app.js";
 import { parseConfig } from "../../server/config.js";
 import type { Config } from "../../server/config.js";
 import type { Database } from "../../server/db/database.js";
-import { applyServerTimeouts } from "../../server/http/server-timeouts.js";
+import { createHttpServer } from "../../server/http/server-timeouts.js";
 import { createLogger } from "../../server/logger.js";
 import type { Logger } from "../../server/logger.js";
 import { authenticatorOf } from "../../server/auth/authenticator.js";
@@ -74,8 +74,7 @@ export async function startServer(deps: AppDependencies): Promise<RunningServer>
   const state: AppState = { draining: false };
   // As main.ts does: the process's LISTEN for live changes; closed with the server (before its database goes).
   await deps.changeHub.start();
-  const server = createApp(deps, state).listen(0, "127.0.0.1");
-  applyServerTimeouts(server, deps.config);
+  const server = createHttpServer(createApp(deps, state), deps.config).listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", resolve));
   const { port } = server.address() as AddressInfo;
   return {
