@@ -70,6 +70,8 @@ const EnvSchema = z
       .transform((value) => value.split(",").map((o) => o.trim()).filter(Boolean))
       .pipe(z.array(z.url({ error: "must be a comma-separated list of origins (http://host:port)" }))),
     LOG_LEVEL: LogLevel.default("info"),
+    /** Worker processes sharing PORT (node:cluster), each a full instance; 1: this process serves alone. */
+    WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
     SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(0),
     DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
@@ -139,6 +141,12 @@ const EnvSchema = z
     if (env.HEADERS_TIMEOUT_MS !== undefined && env.HEADERS_TIMEOUT_MS <= env.KEEP_ALIVE_TIMEOUT_MS) {
       ctx.addIssue({ code: "custom", path: ["HEADERS_TIMEOUT_MS"], message: `must be above KEEP_ALIVE_TIMEOUT_MS (${env.KEEP_ALIVE_TIMEOUT_MS}): a reused connection's next request may take that long to start` });
     }
+    if (env.WEB_CONCURRENCY > 1 && !env.DATABASE_URL) {
+      ctx.addIssue({ code: "custom", path: ["WEB_CONCURRENCY"], message: "above 1 needs DATABASE_URL: processes cannot share one embedded PGlite directory" });
+    }
+    if (env.WEB_CONCURRENCY > 1 && env.METRICS_PORT !== 0 && env.PORT >= env.METRICS_PORT && env.PORT < env.METRICS_PORT + env.WEB_CONCURRENCY) {
+      ctx.addIssue({ code: "custom", path: ["METRICS_PORT"], message: `worker metrics take METRICS_PORT to METRICS_PORT + ${env.WEB_CONCURRENCY - 1}: PORT must be outside them` });
+    }
     if (env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
       ctx.addIssue({ code: "custom", path: ["METRICS_PORT"], message: "must differ from PORT: metrics are never served on the public port" });
     }
@@ -161,6 +169,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** How long readiness answers 503 before the listener closes, so load balancers stop routing first. */
   shutdownDrainMs: number;
+  /** Worker processes (WEB_CONCURRENCY); above 1 the first process supervises them (server/cluster.ts). */
+  webConcurrency: number;
   databaseConnectTimeoutMs: number;
   /** 0: no statement timeout. */
   databaseStatementTimeoutMs: number;
@@ -257,6 +267,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+    webConcurrency: e.WEB_CONCURRENCY,
     databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
     databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
     maxBodyBytes: e.MAX_BODY_BYTES,

@@ -2,6 +2,7 @@
 import type { AddressInfo } from "node:net";
 import { createApp } from "./app.js";
 import type { AppState } from "./app.js";
+import { reportListening, superviseWorkers, supervises, workerIndex, workerMetrics } from "./cluster.js";
 import { ConfigError, loadConfig } from "./config.js";
 import type { Config } from "./config.js";
 import { openDatabase } from "./db/database.js";
@@ -23,9 +24,12 @@ try {
 }
 
 const log = createLogger(config);
-if (config.usingDevSecret) {
+if (config.usingDevSecret && workerIndex() === undefined) {
   log.warn("SECRET_KEY is not set: using the built-in DEVELOPMENT key. Anyone can forge tokens. Never run like this in production.");
 }
+
+// WEB_CONCURRENCY above 1: this process forks the workers (each runs this file as an instance) and serves nothing.
+if (supervises(config)) await superviseWorkers(config, log);
 
 // Before the server exists: OpenTelemetry (only when configured) patches http for it.
 await startTracing(process.env, log);
@@ -48,9 +52,11 @@ function listenFailure(error: NodeJS.ErrnoException, what: string, variable: str
 }
 
 // Metrics on their own listener, never the public port; it fails the start like the main listener.
+// A worker of WEB_CONCURRENCY serves its own on METRICS_PORT + its index.
+const metricsConfig = workerMetrics(config.metrics);
 const metricsServer = deps.metrics
-  ? await startMetricsServer(deps.metrics, config.metrics, log).catch((error: NodeJS.ErrnoException) => {
-      log.fatal({ err: error }, listenFailure(error, "metrics", "METRICS_PORT", config.metrics.port));
+  ? await startMetricsServer(deps.metrics, metricsConfig, log).catch((error: NodeJS.ErrnoException) => {
+      log.fatal({ err: error }, listenFailure(error, "metrics", "METRICS_PORT", metricsConfig.port));
       process.exit(1);
     })
   : undefined;
@@ -64,7 +70,11 @@ await new Promise<void>((resolve, reject) => {
   process.exit(1);
 });
 const { port } = server.address() as AddressInfo;
-log.info({ port, database: db.kind === "embedded" ? `embedded (${config.pgliteDataDir})` : "postgres" }, `listening on http://localhost:${port}`);
+log.info(
+  { port, database: db.kind === "embedded" ? `embedded (${config.pgliteDataDir})` : "postgres", ...(workerIndex() !== undefined && { worker: workerIndex() }) },
+  `listening on http://localhost:${port}`,
+);
+reportListening();
 
 let stopping = false;
 async function shutdown(signal: string) {
