@@ -4,7 +4,7 @@
  * support), clients let in with trust, on a free loopback port, in front of the PostgreSQL server of
  * `serverUrl` (every database of it). Its ini and userlist live in a temporary directory, removed on stop.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,6 +16,12 @@ const PGBOUNCER = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"].find((file) => e
 
 /** Whether Debian's pgbouncer is installed (`apt-get install pgbouncer`). */
 export const pgbouncerInstalled = PGBOUNCER !== undefined;
+
+/** `pgbouncer --version`'s first line ("PgBouncer 1.18.0"). */
+export function pgbouncerVersion(): string {
+  if (!PGBOUNCER) throw new Error("pgbouncer not found: install Debian's pgbouncer (apt-get install pgbouncer)");
+  return spawnSync(PGBOUNCER, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0] ?? "";
+}
 
 export interface PgBouncer {
   /** `serverUrl` with PgBouncer's host and port. */
