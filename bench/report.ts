@@ -57,6 +57,14 @@ export interface LeverResults {
   rows: VariantRow[];
 }
 
+export interface PgBouncerResults {
+  rounds: number;
+  connections: number;
+  /** `pgbouncer --version`'s first line. */
+  version: string;
+  rows: VariantRow[];
+}
+
 export interface ObservabilityResults {
   rounds: number;
   connections: number;
@@ -75,6 +83,8 @@ export interface BenchResults {
   observability?: ObservabilityResults;
   /** Absent in results written before the levers' comparison existed. */
   levers?: LeverResults;
+  /** The service on PostgreSQL directly and behind PgBouncer (transaction mode); absent in older and embedded results. */
+  pgbouncer?: PgBouncerResults;
   /** Start-up of the built service (spawn to a ready answer) and idle RSS right after; absent in older results. */
   startup?: { readyMs: number[]; medianReadyMs: number; serviceIdleRssBytes: number; baselineIdleRssBytes: number };
   scale: ScaleRow[];
@@ -257,6 +267,27 @@ function summary(results: BenchResults, files: { throughputSvg: string; scaleSvg
       const base = leverRow("default", row.endpoint);
       lines.push(
         `| ${row.label} | ${row.endpoint} | ${row.requestsPerSec.toFixed(0)} | ${row.samples.map((n) => n.toFixed(0)).join(", ")} | ${row.variant === "default" || !base ? "–" : `${fixed(base.requestsPerSec / row.requestsPerSec)}x`} | ${row.latencyP50} / ${row.latencyP99} | ${row.errors} |`,
+      );
+    }
+    lines.push("");
+  }
+  const bouncer = results.pgbouncer;
+  if (bouncer) {
+    const directRow = (endpoint: string) => bouncer.rows.find((r) => r.variant === "direct" && r.endpoint === endpoint);
+    lines.push("## Behind PgBouncer");
+    lines.push("");
+    lines.push(
+      `The service with DATABASE_URL on PostgreSQL itself, and on ${bouncer.version} in transaction mode in front of it (DATABASE_DIRECT_URL on PostgreSQL, for LISTEN), ` +
+        `at ${bouncer.connections} connections; median of ${bouncer.rounds} round(s), alternating. Behind the pooler every write transaction sends one statement more (SET LOCAL statement_timeout). ` +
+        "\"pooled / direct\" is the pooled throughput over the direct one.",
+    );
+    lines.push("");
+    lines.push("| variant | endpoint | req/s (median) | rounds | pooled / direct | p50 / p99 ms | errors |");
+    lines.push("| --- | --- | ---: | --- | ---: | ---: | ---: |");
+    for (const row of bouncer.rows) {
+      const base = directRow(row.endpoint);
+      lines.push(
+        `| ${row.label} | ${row.endpoint} | ${row.requestsPerSec.toFixed(0)} | ${row.samples.map((n) => n.toFixed(0)).join(", ")} | ${row.variant === "direct" || !base ? "–" : `${fixed(row.requestsPerSec / base.requestsPerSec)}x`} | ${row.latencyP50} / ${row.latencyP99} | ${row.errors} |`,
       );
     }
     lines.push("");

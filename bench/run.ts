@@ -29,7 +29,8 @@ import { applyMigrations } from "../server/db/schema-engine.js";
 import { PrismaClient } from "../server/generated/prisma/client.js";
 import { writeReport } from "./report.js";
 import { liveBench, writeLiveReport } from "./live.js";
-import type { BenchResults, CapturedEndpoint, LeverResults, LoadResult, ObservabilityResults, ScaleRow, Target, VariantRow } from "./report.js";
+import type { BenchResults, CapturedEndpoint, LeverResults, LoadResult, ObservabilityResults, PgBouncerResults, ScaleRow, Target, VariantRow } from "./report.js";
+import { pgbouncerVersion, startPgBouncer } from "../scripts/support/pgbouncer.js";
 import { freePort } from "../scripts/support/throwaway-postgres.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -182,8 +183,9 @@ async function start(target: Target, capturedFile: string, serviceEnv: NodeJS.Pr
             METRICS_PORT: String(metricsPort),
             METRICS_HOST: "127.0.0.1",
             OTEL_EXPORTER_OTLP_ENDPOINT: "",
-            ...serviceEnv,
             ...(embedded ? { DATABASE_URL: "", PGLITE_DATA_DIR: pgliteDir } : { DATABASE_URL: databaseUrl }),
+            // Last: a variant may point DATABASE_URL elsewhere (PgBouncer).
+            ...serviceEnv,
           },
           stdio: ["ignore", "ignore", "inherit"],
         })
@@ -479,6 +481,30 @@ async function levers(endpoints: EndpointSpec[]): Promise<LeverResults> {
   return { rounds, connections: 32, rows };
 }
 
+/**
+ * The service on PostgreSQL directly against the same service behind PgBouncer in transaction mode (Debian's
+ * pgbouncer, started here at its defaults, scripts/support/pgbouncer.ts), DATABASE_DIRECT_URL on PostgreSQL.
+ */
+async function behindPgBouncer(endpoints: EndpointSpec[]): Promise<PgBouncerResults> {
+  const rounds = quick ? 1 : 3;
+  const bouncer = await startPgBouncer(databaseUrl);
+  try {
+    const version = pgbouncerVersion();
+    const rows = await compareVariants(
+      "pgbouncer",
+      [
+        { key: "direct", label: "DATABASE_URL on PostgreSQL", env: {} },
+        { key: "pgbouncer", label: "DATABASE_URL on PgBouncer (transaction mode)", env: { DATABASE_URL: bouncer.urlFor(databaseUrl), DATABASE_DIRECT_URL: databaseUrl } },
+      ],
+      endpoints.filter((e) => e.key === "byId" || e.key === "list" || e.key === "create"),
+      rounds,
+    );
+    return { rounds, connections: 32, version, rows };
+  } finally {
+    await bouncer.stop();
+  }
+}
+
 /** Spawn to a ready answer of the built service (3 starts, median), and both processes' RSS a second after start. */
 async function startup(): Promise<NonNullable<BenchResults["startup"]>> {
   const readyMs: number[] = [];
@@ -616,10 +642,19 @@ try {
     console.log(JSON.stringify(await levers(endpoints), null, 2));
     process.exit(0);
   }
+  if (flags.has("--pgbouncer")) {
+    // `npm run bench -- --pgbouncer`: only the direct vs PgBouncer comparison, printed (nothing written).
+    if (embedded) throw new Error("--pgbouncer needs PostgreSQL (not --embedded)");
+    console.log(JSON.stringify(await behindPgBouncer(endpoints), null, 2));
+    await dropDatabase();
+    process.exit(0);
+  }
   const startupResults = await startup();
   const load = await throughput(endpoints, capturedFile);
   const observabilityResults = await observability(endpoints);
   const leverResults = await levers(endpoints);
+  // PgBouncer pools connections to a PostgreSQL server: not part of the embedded run.
+  const pgbouncerResults = embedded ? undefined : await behindPgBouncer(endpoints);
   const scaleRows = await scale();
   const results: BenchResults = {
     date: new Date().toISOString(),
@@ -629,6 +664,7 @@ try {
     load,
     observability: observabilityResults,
     levers: leverResults,
+    ...(pgbouncerResults && { pgbouncer: pgbouncerResults }),
     startup: startupResults,
     scale: scaleRows,
     captured,

@@ -1,5 +1,6 @@
 /**
- * `npm run db:migrate`: applies pending migrations from prisma/migrations to DATABASE_URL, through
+ * `npm run db:migrate`: applies pending migrations from prisma/migrations to DATABASE_DIRECT_URL (or
+ * DATABASE_URL without it: the schema engine holds a session advisory lock, which a transaction pooler cannot carry), through
  * Prisma's schema engine (WASM build), writing the same `_prisma_migrations` rows as
  * `prisma migrate deploy`. Without DATABASE_URL it migrates the embedded database.
  */
@@ -10,8 +11,8 @@ import { applyMigrations } from "../server/db/schema-engine.js";
 
 try {
   const config = loadConfig();
-  if (config.databaseUrl) {
-    const applied = await applyMigrations(new PrismaPg({ connectionString: config.databaseUrl }));
+  if (config.databaseDirectUrl) {
+    const applied = await applyMigrations(new PrismaPg({ connectionString: config.databaseDirectUrl }));
     console.log(applied.length ? `Applied: ${applied.join(", ")}` : "No pending migrations.");
   } else {
     const db = await openEmbedded(config.pgliteDataDir);

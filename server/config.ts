@@ -44,6 +44,8 @@ const RoleMap = z
     }),
   );
 
+const PostgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// or postgresql:// URL" }).optional();
+
 const LogLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
 const EnvSchema = z
@@ -51,9 +53,9 @@ const EnvSchema = z
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().min(1).optional(),
-    DATABASE_URL: z
-      .url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// or postgresql:// URL" })
-      .optional(),
+    DATABASE_URL: PostgresUrl,
+    /** PostgreSQL itself when DATABASE_URL is a transaction pooler (PgBouncer): LISTEN and migrations need a session of their own. */
+    DATABASE_DIRECT_URL: PostgresUrl,
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
     PGLITE_DATA_DIR: z.string().min(1).default(".data/pglite"),
     SECRET_KEY: z.string().min(16, "must be at least 16 characters").optional(),
@@ -147,6 +149,9 @@ const EnvSchema = z
     if (env.WEB_CONCURRENCY > 1 && env.METRICS_PORT !== 0 && env.PORT >= env.METRICS_PORT && env.PORT < env.METRICS_PORT + env.WEB_CONCURRENCY) {
       ctx.addIssue({ code: "custom", path: ["METRICS_PORT"], message: `worker metrics take METRICS_PORT to METRICS_PORT + ${env.WEB_CONCURRENCY - 1}: PORT must be outside them` });
     }
+    if (env.DATABASE_DIRECT_URL && !env.DATABASE_URL) {
+      ctx.addIssue({ code: "custom", path: ["DATABASE_DIRECT_URL"], message: "needs DATABASE_URL: it is PostgreSQL itself behind DATABASE_URL's pooler" });
+    }
     if (env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
       ctx.addIssue({ code: "custom", path: ["METRICS_PORT"], message: "must differ from PORT: metrics are never served on the public port" });
     }
@@ -158,6 +163,11 @@ export interface Config {
   host: string | undefined;
   /** Unset: the embedded PGlite database in `pgliteDataDir`. */
   databaseUrl: string | undefined;
+  /**
+   * PostgreSQL itself, for what a transaction pooler cannot carry (LISTEN, migrations); unset: DATABASE_URL.
+   * Set and different from DATABASE_URL: DATABASE_URL is taken for a transaction pooler (server/db/pooler.ts).
+   */
+  databaseDirectUrl: string | undefined;
   databasePoolSize: number;
   pgliteDataDir: string;
   secretKey: string;
@@ -258,6 +268,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databaseDirectUrl: e.DATABASE_DIRECT_URL ?? e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     pgliteDataDir: e.PGLITE_DATA_DIR,
     secretKey: e.SECRET_KEY ?? DEV_SECRET_KEY,

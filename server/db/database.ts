@@ -4,13 +4,13 @@
  */
 import { mkdir } from "node:fs/promises";
 import { PrismaPg } from "@prisma/adapter-pg";
-import pg from "pg";
 import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { PrismaPGliteWithExtensions, createPGlite } from "./pglite.js";
 import { applyMigrations } from "./schema-engine.js";
 import { listenPGlite, listenPostgres } from "./listen.js";
+import { createPool, transactionOptionsFor, withStatementTimeoutPerTransaction } from "./statement-timeout.js";
 import type { ListenHandlers, Listener } from "./listen.js";
 
 export type { PrismaClient };
@@ -41,46 +41,58 @@ export interface PostgresOptions {
   poolSize: number;
   /** How long a call waits for a connection (a new one, or a free one from the pool). */
   connectTimeoutMs?: number;
-  /** PostgreSQL's statement_timeout for every statement; 0 for none. */
+  /**
+   * PostgreSQL's statement_timeout for every statement; 0 for none. It also sets the interactive-transaction
+   * limit (./statement-timeout.ts).
+   */
   statementTimeoutMs?: number;
+  /**
+   * PostgreSQL itself when `url` is a transaction pooler (PgBouncer): the LISTEN connection goes there. Given
+   * and different from `url`, `url` is taken for a pooler: the statement timeout is set per transaction and by
+   * a deadline instead of as a startup parameter. Undefined: `url` is PostgreSQL itself.
+   */
+  directUrl?: string | undefined;
   log?: Logger | undefined;
 }
 
 /**
- * Connects to PostgreSQL at `url`. Migrations are applied separately (`npm run db:migrate`).
- * A database that goes away fails calls within the timeouts instead of holding them; the pool drops
- * broken connections and reconnects by itself when the database is back.
+ * Connects to PostgreSQL at `url` (or a transaction pooler in front of it, with `directUrl`). Migrations are
+ * applied separately (`npm run db:migrate`). A database that goes away fails calls within the timeouts
+ * instead of holding them; the pool drops broken connections and reconnects by itself when the database is back.
  */
 export function connectPostgres(url: string, options: PostgresOptions): Database {
-  const { poolSize, connectTimeoutMs = 5_000, statementTimeoutMs = 10_000, log } = options;
+  const { poolSize, connectTimeoutMs = 5_000, statementTimeoutMs = 10_000, directUrl = url, log } = options;
+  const behindPooler = directUrl !== url;
   // The pool is made here and handed to the adapter (PrismaPg accepts a pg.Pool), so its counts can be
   // read for metrics; the adapter still ends it when Prisma disconnects (disposeExternalPool).
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: poolSize,
-    connectionTimeoutMillis: connectTimeoutMs,
-    ...(statementTimeoutMs > 0 && { statement_timeout: statementTimeoutMs }),
-  });
-  const adapter = new PrismaPg(pool, {
+  const pool = createPool(url, { poolSize, connectTimeoutMs, statementTimeoutMs, behindPooler });
+  const pgAdapter = new PrismaPg(pool, {
     disposeExternalPool: true,
     onPoolError: (err) => log?.warn({ err }, "database: idle connection lost"),
     onConnectionError: (err) => log?.warn({ err }, "database: connection error"),
   });
-  const listen = (channel: string, handlers: ListenHandlers) => listenPostgres(url, channel, handlers, log);
-  return { ...wrap(new PrismaClient({ adapter }), "postgres", async () => {}, listen), pool };
+  const adapter = behindPooler ? withStatementTimeoutPerTransaction(pgAdapter, statementTimeoutMs) : pgAdapter;
+  // LISTEN needs a session of its own: PostgreSQL itself, never a transaction pooler (./listen.ts).
+  const listen = (channel: string, handlers: ListenHandlers) => listenPostgres(directUrl, channel, handlers, log);
+  const prisma = new PrismaClient({ adapter, transactionOptions: transactionOptionsFor(statementTimeoutMs) });
+  return { ...wrap(prisma, "postgres", async () => {}, listen), pool };
 }
 
 /**
  * Opens embedded PGlite (`dataDir`, or in memory when undefined) and applies pending migrations,
- * so a first start needs no set-up at all.
+ * so a first start needs no set-up at all. PGlite has no statement timeout of its own; `statementTimeoutMs`
+ * sets the interactive-transaction limit as on PostgreSQL (./statement-timeout.ts).
  */
-export async function openEmbedded(dataDir: string | undefined, log?: Logger): Promise<Database> {
+export async function openEmbedded(dataDir: string | undefined, log?: Logger, options: { statementTimeoutMs?: number } = {}): Promise<Database> {
   if (dataDir) await mkdir(dataDir, { recursive: true });
   const pglite = createPGlite(dataDir);
   await pglite.waitReady;
   const applied = await applyMigrations(new PrismaPGliteWithExtensions(pglite));
   if (applied.length > 0) log?.info({ migrations: applied }, "applied migrations to the embedded database");
-  const prisma = new PrismaClient({ adapter: new PrismaPGliteWithExtensions(pglite) });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPGliteWithExtensions(pglite),
+    transactionOptions: transactionOptionsFor(options.statementTimeoutMs ?? 10_000),
+  });
   return wrap(prisma, "embedded", () => pglite.close(), (channel, handlers) => listenPGlite(pglite, channel, handlers));
 }
 
@@ -90,10 +102,11 @@ export async function openDatabase(config: Config, log?: Logger): Promise<Databa
       poolSize: config.databasePoolSize,
       connectTimeoutMs: config.databaseConnectTimeoutMs,
       statementTimeoutMs: config.databaseStatementTimeoutMs,
+      directUrl: config.databaseDirectUrl,
       log,
     });
   }
-  return openEmbedded(config.pgliteDataDir, log);
+  return openEmbedded(config.pgliteDataDir, log, { statementTimeoutMs: config.databaseStatementTimeoutMs });
 }
 
 function wrap(prisma: PrismaClient, kind: Database["kind"], closeDriver: () => Promise<void>, listen: Database["listen"]): Database {

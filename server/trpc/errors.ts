@@ -20,8 +20,11 @@ export function toTRPCError(cause: unknown): TRPCError | undefined {
   return undefined;
 }
 
-/** Prisma's codes for "cannot reach / lost / timed out" (P1001, P1002, P1017, P2024). */
-const UNAVAILABLE_PRISMA_CODES = new Set(["P1001", "P1002", "P1017", "P2024"]);
+/**
+ * Prisma's codes for "cannot reach / lost / timed out" (P1001, P1002, P1017, P2024), and P2028: an
+ * interactive transaction that could not start in time or outlived its limit (server/db/statement-timeout.ts).
+ */
+const UNAVAILABLE_PRISMA_CODES = new Set(["P1001", "P1002", "P1017", "P2024", "P2028"]);
 /** Driver-adapter error kinds that mean the same. */
 const UNAVAILABLE_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections", "DatabaseDoesNotExist"]);
 /**

@@ -87,6 +87,16 @@ describe("configuration", () => {
     expect(() => parseConfig(env)).toThrow(new RegExp(`^Invalid configuration:[\\s\\S]*${variable}`));
   });
 
+  it("parses DATABASE_DIRECT_URL like DATABASE_URL, and defaults it to DATABASE_URL", () => {
+    const pooled = "postgres://app@pgbouncer:6432/kuark";
+    const direct = "postgresql://app@db:5432/kuark";
+    expect(parseConfig({ DATABASE_URL: pooled, DATABASE_DIRECT_URL: direct })).toMatchObject({ databaseUrl: pooled, databaseDirectUrl: direct });
+    expect(parseConfig({ DATABASE_URL: pooled })).toMatchObject({ databaseUrl: pooled, databaseDirectUrl: pooled });
+    expect(parseConfig({})).toMatchObject({ databaseUrl: undefined, databaseDirectUrl: undefined });
+    expect(() => parseConfig({ DATABASE_URL: pooled, DATABASE_DIRECT_URL: "mysql://db/kuark" })).toThrow(/DATABASE_DIRECT_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+    expect(() => parseConfig({ DATABASE_DIRECT_URL: direct })).toThrow(/DATABASE_DIRECT_URL: needs DATABASE_URL/);
+  });
+
   it("an invalid variable stops the process non-zero with a message naming it", async () => {
     const error = (await node("server/main.ts", [], { PORT: "not-a-port" }).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(error.code).toBe(1);

@@ -25,14 +25,15 @@ export function createEmptyPostgresDatabase(): Promise<ThrowawayDatabase> {
   return createThrowawayDatabase(testDatabaseUrl, "kuark_test");
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** `statementTimeoutMs`: the database's statement timeout, and the transaction limit derived from it (the service's default without it). */
+export async function createTestDatabase(options: { statementTimeoutMs?: number } = {}): Promise<TestDatabase> {
   if (!testDatabaseUrl) {
-    const db = await openEmbedded(undefined);
+    const db = await openEmbedded(undefined, undefined, options);
     return { db, url: undefined, drop: () => db.close() };
   }
   const empty = await createEmptyPostgresDatabase();
   await applyMigrations(new PrismaPg({ connectionString: empty.url }));
-  const db = connectPostgres(empty.url, { poolSize: 5 });
+  const db = connectPostgres(empty.url, { poolSize: 5, ...options });
   return {
     db,
     url: empty.url,

@@ -10,7 +10,7 @@ export const projectRoot = path.resolve(import.meta.dirname, "../..");
 /** The parent's environment without anything that would change the service's configuration. */
 export function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const key of ["DATABASE_URL", "PORT", "SECRET_KEY", "NODE_ENV", "PGLITE_DATA_DIR", "LOG_LEVEL", "ALLOWED_ORIGINS", "REDIS_URL", "METRICS_PORT", "METRICS_HOST"]) delete env[key];
+  for (const key of ["DATABASE_URL", "DATABASE_DIRECT_URL", "PORT", "SECRET_KEY", "NODE_ENV", "PGLITE_DATA_DIR", "LOG_LEVEL", "ALLOWED_ORIGINS", "REDIS_URL", "METRICS_PORT", "METRICS_HOST"]) delete env[key];
   for (const key of Object.keys(env)) if (key.startsWith("OTEL_")) delete env[key];
   return env;
 }
