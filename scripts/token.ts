@@ -23,6 +23,10 @@ try {
     console.error("JWT_PUBLIC_KEY is set: the service accepts only RS256 tokens from your auth service; this command signs HS256 only.");
     process.exit(2);
   }
+  if (config.jwt.jwks) {
+    console.error("JWT_JWKS_URL is set: the service accepts only tokens signed by your identity provider's published keys; this command signs HS256 only.");
+    process.exit(2);
+  }
   if (config.usingDevSecret) console.error("warning: signed with the development SECRET_KEY");
   console.log(
     signAccessToken(

@@ -105,6 +105,10 @@ const EnvSchema = z
       .transform((pem) => pem.replace(/\\n/g, "\n").trim())
       .refine((pem) => isRsaPublicKey(pem), "must be a PEM-encoded RSA public key")
       .optional(),
+    /** An identity provider's published keys (server/auth/jwks.ts): tokens are then RS256 or ES256 with a `kid` among them. */
+    JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL (https://<tenant>/.well-known/jwks.json)" }).optional(),
+    /** How long one fetch of JWT_JWKS_URL may take; a token waiting for it is refused (401) after that. */
+    JWT_JWKS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
     /** Unset: the developer panel at /panel is on everywhere but in production. */
     PANEL_ENABLED: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).optional(),
     /** Prometheus metrics on a listener of their own; 0 turns metrics off entirely. */
@@ -129,8 +133,20 @@ const EnvSchema = z
     TRPC_FAST_PATHS: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).default("true"),
   })
   .superRefine((env, ctx) => {
-    if (env.NODE_ENV === "production" && !env.SECRET_KEY && !env.JWT_PUBLIC_KEY) {
-      ctx.addIssue({ code: "custom", path: ["SECRET_KEY"], message: "is required when NODE_ENV=production (or JWT_PUBLIC_KEY for RS256)" });
+    if (env.NODE_ENV === "production" && !env.SECRET_KEY && !env.JWT_PUBLIC_KEY && !env.JWT_JWKS_URL) {
+      ctx.addIssue({ code: "custom", path: ["SECRET_KEY"], message: "is required when NODE_ENV=production (or JWT_PUBLIC_KEY for RS256, or JWT_JWKS_URL)" });
+    }
+    if (env.JWT_JWKS_URL !== undefined) {
+      // Any token signed by a key the provider publishes verifies: only iss and aud say it was issued for this service.
+      for (const name of ["JWT_ISSUER", "JWT_AUDIENCE"] as const) {
+        if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required when JWT_JWKS_URL is set (the provider's tokens must be for this service)" });
+      }
+      if (env.JWT_PUBLIC_KEY !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["JWT_JWKS_URL"], message: "cannot be set together with JWT_PUBLIC_KEY: choose one source of keys" });
+      }
+      if (env.NODE_ENV === "production" && new URL(env.JWT_JWKS_URL).protocol !== "https:") {
+        ctx.addIssue({ code: "custom", path: ["JWT_JWKS_URL"], message: "must be https:// when NODE_ENV=production (keys fetched in the clear could be replaced)" });
+      }
     }
     if (env.NODE_ENV === "production" && env.SECRET_KEY === DEV_SECRET_KEY) {
       ctx.addIssue({ code: "custom", path: ["SECRET_KEY"], message: "must not be the development key in production" });
@@ -205,6 +221,8 @@ export interface Config {
     audience: string | undefined;
     /** Set: tokens are RS256, verified with this key, and HS256 tokens are refused. */
     publicKey: string | undefined;
+    /** Set: tokens are RS256 or ES256, verified with the provider's published keys (never with publicKey or an HS256 key). */
+    jwks: { url: string; timeoutMs: number } | undefined;
     /** The longest lifetime a token may have, in minutes. */
     maxLifetimeMinutes: number;
     /** Earlier HS256 keys still accepted for verification (never for signing). */
@@ -296,6 +314,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       publicKey: e.JWT_PUBLIC_KEY,
+      jwks: e.JWT_JWKS_URL === undefined ? undefined : { url: e.JWT_JWKS_URL, timeoutMs: e.JWT_JWKS_TIMEOUT_MS },
       maxLifetimeMinutes: e.JWT_MAX_LIFETIME_MINUTES,
       previousSecretKeys: e.SECRET_KEY_PREVIOUS,
       orgClaim: e.JWT_ORG_CLAIM,

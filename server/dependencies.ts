@@ -2,6 +2,7 @@
  * The app's dependencies: what lives as long as the process, built once here and shared by every
  * request. The resources' services see the database only through the organization scope.
  */
+import { createPublishedKeys } from "./auth/jwks.js";
 import { createTokenVerifier } from "./auth/token.js";
 import type { TokenVerifier } from "./auth/token.js";
 import type { Config } from "./config.js";
@@ -41,6 +42,8 @@ export interface DependencyOptions {
   redis?: RedisClient | undefined;
   /** The tRPC procedures' full paths, the metrics' label values (an unknown path is counted as "unknown", never as itself). */
   procedurePaths?: Iterable<string> | undefined;
+  /** The least time between two fetches of JWT_JWKS_URL for unknown `kid`s; unset: 30 s (tests shorten it). */
+  jwksRefetchWindowMs?: number | undefined;
 }
 
 export function createDependencies(config: Config, db: Database, log: Logger, options: DependencyOptions = {}): AppDependencies {
@@ -59,6 +62,7 @@ export function createDependencies(config: Config, db: Database, log: Logger, op
     retentionHours: config.live.eventRetentionHours,
     onOpenChange: metrics?.countOpenSubscription,
   });
+  const publishedKeys = config.jwt.jwks && createPublishedKeys({ ...config.jwt.jwks, refetchWindowMs: options.jwksRefetchWindowMs, log });
   return {
     config,
     db,
@@ -67,6 +71,7 @@ export function createDependencies(config: Config, db: Database, log: Logger, op
     verifyToken: createTokenVerifier({
       secretKey: config.secretKey,
       publicKey: config.jwt.publicKey,
+      resolveKey: publishedKeys?.resolveKey,
       clockToleranceSeconds: config.jwt.clockToleranceSeconds,
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,

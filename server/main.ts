@@ -24,7 +24,8 @@ try {
 }
 
 const log = createLogger(config);
-if (config.usingDevSecret && workerIndex() === undefined) {
+// With published keys (JWT_JWKS_URL) no token is verified with SECRET_KEY: nothing to warn about.
+if (config.usingDevSecret && !config.jwt.jwks && workerIndex() === undefined) {
   log.warn("SECRET_KEY is not set: using the built-in DEVELOPMENT key. Anyone can forge tokens. Never run like this in production.");
 }
 

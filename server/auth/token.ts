@@ -1,7 +1,8 @@
 /**
  * Access tokens: JWTs whose `sub` and `organization_id` claims say who calls and for which organization.
  * Verification accepts one algorithm: RS256 when a public key is configured (JWT_PUBLIC_KEY), HS256 with
- * SECRET_KEY (or one of SECRET_KEY_PREVIOUS, while a rotation goes on) otherwise; it requires `exp`, and
+ * SECRET_KEY (or one of SECRET_KEY_PREVIOUS, while a rotation goes on) otherwise; or, with an identity
+ * provider's published keys (JWT_JWKS_URL, `./jwks.ts`), the algorithm of the key the token names. It requires `exp`, and
  * checks `iss` and `aud` when they are configured. The organization and caller claims are named by
  * JWT_ORG_CLAIM and JWT_SUB_CLAIM (an identity provider's `org_id` or `https://kuark.io/org_id`, say). The role
  * claim (JWT_ROLE_CLAIM) becomes the caller's effective role here, once per token: mapped by ROLE_MAP, or
@@ -81,10 +82,21 @@ export interface VerifyOptions {
   maxLifetimeMinutes?: number | undefined;
   /** PEM RSA public key: tokens must then be RS256 (HS256 tokens, even signed with this key's text, are refused). */
   publicKey?: string | undefined;
+  /** Set: each token's key and algorithm come from here (published keys, `./jwks.ts`), never from `publicKey` or a secret key. */
+  resolveKey?: KeyResolver | undefined;
   clockToleranceSeconds?: number;
   issuer?: string | undefined;
   audience?: string | undefined;
 }
+
+/** The key that verifies one token, and the one algorithm the token may then have. */
+export interface ResolvedKey {
+  key: KeyObject;
+  algorithm: jwt.Algorithm;
+}
+
+/** A token's key: at once, or a promise when it must be fetched; throws (or rejects with) InvalidTokenError. */
+export type KeyResolver = (token: string) => ResolvedKey | Promise<ResolvedKey>;
 
 /** Who calls, and until when: a verified token's caller and its expiry (ms since the epoch, its `exp`). */
 export interface Caller {
@@ -119,10 +131,8 @@ export function createTokenVerifier(options: VerifyOptions): TokenVerifier {
   };
   const toleranceMs = (options.clockToleranceSeconds ?? 0) * 1000;
   const verified = new VerifiedTokens(VERIFIED_TOKENS_KEPT);
-  return (token) => {
-    const cached = verified.get(token);
-    if (cached) return cached;
-    const payload = verifiedPayload(token, keys, verifyOptions);
+  const accept = (token: string, candidates: KeyObject[], pinned: jwt.VerifyOptions): Caller => {
+    const payload = verifiedPayload(token, candidates, pinned);
     // Frozen: one caller object is shared by every request carrying this token.
     const me = Object.freeze(toMe(payload, claimNames, roles));
     checkLifetime(payload as jwt.JwtPayload, toleranceMs, options.maxLifetimeMinutes);
@@ -132,6 +142,18 @@ export function createTokenVerifier(options: VerifyOptions): TokenVerifier {
     verified.set(token, caller, expiresAt + toleranceMs);
     return caller;
   };
+  const { resolveKey } = options;
+  if (resolveKey) {
+    // Pinned to the key's one algorithm, as above (an HS256 token never reaches a published key).
+    const withKey = (token: string, { key, algorithm }: ResolvedKey) => accept(token, [key], { ...verifyOptions, algorithms: [algorithm] });
+    return (token) => {
+      const cached = verified.get(token);
+      if (cached) return cached;
+      const resolved = resolveKey(token);
+      return resolved instanceof Promise ? resolved.then((key) => withKey(token, key)) : withKey(token, resolved);
+    };
+  }
+  return (token) => verified.get(token) ?? accept(token, keys, verifyOptions);
 }
 
 /** How many verified tokens a process remembers (about 300 bytes each). */

@@ -44,6 +44,7 @@ export interface DevTokenResponse {
 export function devTokenHandler(config: Config, log: Logger | undefined): RequestHandler {
   if (config.nodeEnv === "production") throw new Error("dev tokens are never issued in production");
   if (config.jwt.publicKey) throw new Error("dev tokens need an HS256 key; JWT_PUBLIC_KEY means RS256 tokens");
+  if (config.jwt.jwks) throw new Error("dev tokens need an HS256 key; JWT_JWKS_URL means the identity provider's tokens");
   const { issuer, audience } = config.jwt;
   return (req, res) => {
     if (!req.is("application/json")) {

@@ -61,8 +61,8 @@ export function createPanelRouter(options: PanelOptions): express.Router {
   const panel = express.Router();
   if (!config.panelEnabled) return panel;
 
-  // With JWT_PUBLIC_KEY (RS256) the server holds no key that signs tokens it accepts, so no dev tokens.
-  const devTokens = config.nodeEnv !== "production" && !config.jwt.publicKey;
+  // With JWT_PUBLIC_KEY (RS256) or JWT_JWKS_URL the server holds no key that signs tokens it accepts, so no dev tokens.
+  const devTokens = config.nodeEnv !== "production" && !config.jwt.publicKey && !config.jwt.jwks;
   const description: PanelDescription = { trpcPath, devTokens, procedures: describeProcedures(router) };
   const html = asset("index.html");
   const files: Record<string, { type: string; body: string }> = {

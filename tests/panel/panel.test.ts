@@ -202,6 +202,14 @@ describe("outside production", () => {
     expect((await postJson(`${rs256}/panel/dev-token`, {})).status).toBe(404);
   });
 
+  it("has no dev tokens with an identity provider's published keys (JWT_JWKS_URL): its tokens are the only ones accepted", async () => {
+    // Nothing listens there: the keys are never fetched, which the panel does not need.
+    const jwks = await serverWith({ NODE_ENV: "development", JWT_JWKS_URL: "http://127.0.0.1:9/.well-known/jwks.json", JWT_ISSUER: "kuark-auth", JWT_AUDIENCE: "kuark-features" });
+    const description = (await (await fetch(`${jwks}/panel/procedures.json`)).json()) as PanelDescription;
+    expect(description.devTokens).toBe(false);
+    expect((await postJson(`${jwks}/panel/dev-token`, {})).status).toBe(404);
+  });
+
   it("is off with PANEL_ENABLED=false", async () => {
     const off = await serverWith({ NODE_ENV: "development", PANEL_ENABLED: "false" });
     expect((await fetch(`${off}/panel`)).status).toBe(404);
