@@ -2,6 +2,7 @@
  * The app's dependencies: what lives as long as the process, built once here and shared by every
  * request. The resources' services see the database only through the organization scope.
  */
+import { createApiKeyVerifier, withApiKeys } from "./auth/api-keys.js";
 import { createTokenVerifier } from "./auth/token.js";
 import type { TokenVerifier } from "./auth/token.js";
 import type { Config } from "./config.js";
@@ -17,6 +18,8 @@ import { createMetrics } from "./observability/metrics.js";
 import type { Metrics } from "./observability/metrics.js";
 import { createOrganizations } from "./organizations.js";
 import type { Organizations } from "./organizations.js";
+import { API_KEYS, createApiKeyService } from "./resources/apiKeys/service.js";
+import type { ApiKeyService } from "./resources/apiKeys/service.js";
 import { definitions } from "./resources/definitions.js";
 import type { Definitions } from "./resources/definitions.js";
 
@@ -31,6 +34,8 @@ export interface AppDependencies {
   /** One org-scoped service per registered resource (`resourceServices.features`). */
   resourceServices: ResourceServices<Definitions>;
   organizations: Organizations;
+  /** The organization's API keys (a built-in beside the resources); undefined unless API_KEYS_ENABLED. */
+  apiKeys?: ApiKeyService | undefined;
   /** Prometheus metrics; undefined when METRICS_PORT is 0. */
   metrics?: Metrics | undefined;
   /** Live changes: the process's LISTEN connection and its subscribers (started by main.ts, closed on shutdown). */
@@ -59,12 +64,7 @@ export function createDependencies(config: Config, db: Database, log: Logger, op
     retentionHours: config.live.eventRetentionHours,
     onOpenChange: metrics?.countOpenSubscription,
   });
-  return {
-    config,
-    db,
-    log,
-    redis: options.redis,
-    verifyToken: createTokenVerifier({
+  const verifyJwt = createTokenVerifier({
       secretKey: config.secretKey,
       publicKey: config.jwt.publicKey,
       clockToleranceSeconds: config.jwt.clockToleranceSeconds,
@@ -74,7 +74,19 @@ export function createDependencies(config: Config, db: Database, log: Logger, op
       maxLifetimeMinutes: config.jwt.maxLifetimeMinutes,
       claims: { organization: config.jwt.orgClaim, sub: config.jwt.subClaim, role: config.jwt.roleClaim },
       roles: config.roles,
-    }),
+  });
+  // API keys (`kuark_...`) are looked up and cached; a JWT is verified as before, at once.
+  const apiKeyVerifier = config.apiKeysEnabled ? createApiKeyVerifier({ data, log }) : undefined;
+  if (apiKeyVerifier) {
+    changeHub.watch(API_KEYS, { onChange: (organizationId) => apiKeyVerifier.forget(organizationId), onResync: () => apiKeyVerifier.forgetAll() });
+  }
+  return {
+    config,
+    db,
+    log,
+    redis: options.redis,
+    verifyToken: apiKeyVerifier ? withApiKeys(verifyJwt, apiKeyVerifier) : verifyJwt,
+    apiKeys: apiKeyVerifier && createApiKeyService(data, { onRevoked: (organizationId) => apiKeyVerifier.forget(organizationId) }),
     resourceServices: createResourceServices(definitions, data, { hub: changeHub, retentionHours: config.live.eventRetentionHours }),
     organizations: createOrganizations(db.prisma),
     metrics,
