@@ -41,11 +41,11 @@ export interface RestRouterOptions {
 /** What a built-in's routes are made with: the resources' own authentication, body reading and error answers. */
 export interface RestTools {
   /** A handler that admits the caller, runs `handle`, and answers anything it throws in the REST shape (404 "`resourceName` not found"). */
-  route(resourceName: string, handle: (req: Request, res: Response, actor: Actor) => Promise<void>): RequestHandler;
+  route: (resourceName: string, handle: (req: Request, res: Response, actor: Actor) => Promise<void>) => RequestHandler;
   /** The request's JSON body (422 when a body was sent as something else). */
-  jsonBodyOf(req: Request): unknown;
+  jsonBodyOf: (req: Request) => unknown;
   /** Answers anything but the listed methods of `path` with 405 and `Allow`. */
-  allow(path: string, methods: string): void;
+  allow: (path: string, methods: string) => void;
 }
 
 export type BuiltInRoutes = (rest: express.Router, tools: RestTools) => void;
@@ -248,7 +248,7 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
       }
     },
     jsonBodyOf,
-    allow(path, methods) {
+    allow: (path, methods) => {
       rest.all(path, (_req, res) => {
         res.setHeader("Allow", methods);
         sendRestError(res, new RestError(405, "Method Not Allowed"));

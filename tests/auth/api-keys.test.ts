@@ -158,7 +158,7 @@ describe("the policy: admin for every operation", () => {
     // A member-role key may not manage keys either.
     const memberKey = xApiKey(key.secret);
     expect(errorOf(await trpc("apiKeys.list", undefined, memberKey)).data.code).toBe("FORBIDDEN");
-    expect((data(await trpc("apiKeys.byId", { id: key.id }, bearer(adminOf(org)))) as Json).id).toBe(key.id);
+    expect((data(await trpc("apiKeys.byId", { id: key.id }, bearer(adminOf(org))))).id).toBe(key.id);
   });
 
   it("organization isolation: another organization's key id is NOT_FOUND for byId and delete, and still works afterwards", async () => {
@@ -270,7 +270,7 @@ describe("lastUsedAt", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await lastUsedAt(key.id)).toBe(first);
     // Seen by the reads, to the millisecond.
-    expect((data(await trpc("apiKeys.byId", { id: key.id }, bearer(adminOf(org)))) as Json).lastUsedAt).toBe(new Date(first!).toISOString());
+    expect((data(await trpc("apiKeys.byId", { id: key.id }, bearer(adminOf(org))))).lastUsedAt).toBe(new Date(first!).toISOString());
   });
 
   it("is written again once the interval has passed, not before (an injected clock, no sleeping)", async () => {

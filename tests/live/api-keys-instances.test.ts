@@ -51,7 +51,7 @@ describe("an API key on two instances", () => {
     const created = await call(first, "/trpc/apiKeys.create", admin, { method: "POST", body: { name: "Shared", role: "member" } });
     const key = (created.body?.result as { data: { id: string; secret: string } }).data;
     secrets.push(key.secret, key.secret.slice("kuark_".length));
-    const asKey = [{ authorization: `Bearer ${key.secret}` }, { "x-api-key": key.secret }];
+    const asKey: Record<string, string>[] = [{ authorization: `Bearer ${key.secret}` }, { "x-api-key": key.secret }];
 
     for (const service of [first, second]) {
       for (const headers of asKey) {

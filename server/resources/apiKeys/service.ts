@@ -97,7 +97,7 @@ export function createApiKeyService(data: OrgData, options: ApiKeyServiceOptions
         const { count } = await scope.softDeleteMany({ where: { id } });
         if (count !== 1) throw new NotFoundError(API_KEY_NAME);
         const deletedAt = new Date().toISOString();
-        await log.record({ entityId: id, type: "deleted", changes: { deletedAt: { before: null, after: deletedAt } }, entity: wire.toWire(current) as unknown as Row });
+        await log.record({ entityId: id, type: "deleted", changes: { deletedAt: { before: null, after: deletedAt } }, entity: wire.toWire(current) });
       });
       options.onRevoked?.(actor.organizationId);
       return { id };
