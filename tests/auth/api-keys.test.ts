@@ -12,6 +12,8 @@ import { createApiKeyService } from "../../server/resources/apiKeys/service.js";
 import { rawToken, testConfig, tokenFor } from "../support/app.js";
 import { useTestApp } from "../support/fixtures.js";
 import { rawStream } from "../support/live.js";
+import { DocumentedApi } from "../rest/documented-api.js";
+import type { OpenApiDocumentJson } from "../rest/documented-api.js";
 import { pino } from "pino";
 
 const t = useTestApp({ server: true, config: testConfig({ API_KEYS_ENABLED: "true" }) });
@@ -294,5 +296,34 @@ describe("lastUsedAt", () => {
     await verifier.verify(created.secret);
     await until(async () => (await lastUsedAt(created.id)) === now);
     expect(await lastUsedAt(created.id)).toBe(first + 60_000);
+  });
+});
+
+describe("the OpenAPI document with API keys on", () => {
+  it("is valid, declares both security schemes on every operation, and describes the api-keys routes' answers", async () => {
+    const api = await DocumentedApi.load(t.server.url); // validated there
+    const document = api.document as OpenApiDocumentJson & { components: { securitySchemes: Record<string, unknown> } };
+    expect(document.components.securitySchemes).toEqual({
+      HTTPBearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+      APIKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key", description: "An API key (kuark_...); also accepted as Authorization: Bearer kuark_..." },
+    });
+    for (const methods of Object.values(document.paths)) {
+      for (const operation of Object.values(methods) as unknown as { security: unknown }[]) expect(operation.security).toEqual([{ HTTPBearer: [] }, { APIKeyHeader: [] }]);
+    }
+    expect(Object.keys(document.paths["/api/v1/api-keys"] ?? {}).sort()).toEqual(["get", "post"]);
+    expect(Object.keys(document.paths["/api/v1/api-keys/{id}"] ?? {}).sort()).toEqual(["delete", "get"]);
+    // Every answer of the routes, checked against the document (status and body).
+    const org = newOrg();
+    const token = adminOf(org);
+    const created = await api.call<{ id: string; secret: string }>("POST", "/api/v1/api-keys", { token, body: { name: "Documented", role: "member" } });
+    expect(created.status).toBe(201);
+    expect((await api.call("GET", "/api/v1/api-keys?limit=5", { token })).status).toBe(200);
+    expect((await api.call("GET", `/api/v1/api-keys/${created.body.id}`, { token })).status).toBe(200);
+    expect((await api.call("POST", "/api/v1/api-keys", { token, body: { name: "x" } })).status).toBe(422);
+    expect((await api.call("GET", "/api/v1/api-keys", { token: tokenFor("mo", org, { role: "member" }) })).status).toBe(403);
+    expect((await api.call("GET", "/api/v1/features", { headers: { "x-api-key": created.body.secret } })).status).toBe(200);
+    expect((await api.call("DELETE", `/api/v1/api-keys/${created.body.id}`, { token })).status).toBe(204);
+    expect((await api.call("DELETE", `/api/v1/api-keys/${created.body.id}`, { token })).status).toBe(404);
+    expect((await api.call("GET", "/api/v1/features", { headers: { "x-api-key": created.body.secret } })).status).toBe(401);
   });
 });
