@@ -22,6 +22,7 @@ import { requestLogProps } from "./observability/request-log.js";
 import { createPanelRouter } from "./panel/panel.router.js";
 import { definitions } from "./resources/definitions.js";
 import { createDocsRouter } from "./rest/docs.router.js";
+import { API_KEYS_PATH, apiKeyRoutes } from "./rest/api-keys.routes.js";
 import { restEndpointsOf } from "./rest/endpoints.js";
 import { buildOpenApiDocument } from "./rest/openapi.js";
 import { createRestRouter } from "./rest/rest.router.js";
@@ -37,6 +38,9 @@ const TRPC_BASE = "/trpc";
 const REST_BASE = "/api/v1";
 const API_PATHS = [TRPC_BASE, REST_BASE];
 /**
+ * Headers that carry credentials are never logged: pino-http's request serializer below writes the id, the
+ * method and the URL alone (no `Authorization`, no `X-API-Key`), and the URL's token parameters are redacted.
+ *
  * Query parameters that may carry a token: tRPC's `httpSubscriptionLink` sends `connectionParams` (here
  * `{ token }`); `access_token`, `token` and `api_key` are other APIs' conventions (refused, but sent by some).
  */
@@ -189,11 +193,16 @@ function mountTrpc(app: Express, deps: AppDependencies, authenticate: RequestAut
   );
 }
 
-/** The REST API under /api/v1 (every resource of the list), its OpenAPI document, and /docs. */
+/**
+ * The REST API under /api/v1 (every resource of the list, and the built-in API keys when they are on), its
+ * OpenAPI document, and /docs.
+ */
 function mountRest(app: Express, deps: AppDependencies, authenticate: RequestAuthenticator): void {
   const endpoints = restEndpointsOf(definitions);
-  const openApiDocument = deps.config.docsEnabled ? buildOpenApiDocument(endpoints, { basePath: REST_BASE }) : undefined;
-  app.use(REST_BASE, createRestRouter({ dependencies: deps, endpoints, authenticate, openApiDocument }));
+  const apiKeys = deps.apiKeys && { path: API_KEYS_PATH };
+  const openApiDocument = deps.config.docsEnabled ? buildOpenApiDocument(endpoints, { basePath: REST_BASE, apiKeys }) : undefined;
+  const builtIns = deps.apiKeys ? [apiKeyRoutes(deps.apiKeys)] : [];
+  app.use(REST_BASE, createRestRouter({ dependencies: deps, endpoints, authenticate, openApiDocument, builtIns }));
   app.use("/docs", createDocsRouter({ config: deps.config, openApiUrl: `${REST_BASE}/openapi.json` }));
 }
 

@@ -129,6 +129,8 @@ const EnvSchema = z
     /** Open onChange subscriptions per organization and per client IP, on each instance; 0 for no limit. */
     SUBSCRIPTIONS_PER_ORG: z.coerce.number().int().min(0).default(1_000),
     SUBSCRIPTIONS_PER_IP: z.coerce.number().int().min(0).default(100),
+    /** "true": API keys (`apiKeys`, /api/v1/api-keys, `kuark_...` credentials) are served; off unless turned on (docs/credentials.md). */
+    API_KEYS_ENABLED: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).default("false"),
     /** "false": every /trpc request goes through tRPC's Express adapter (no fast path of server/trpc/fast-path/). */
     TRPC_FAST_PATHS: z.enum(["true", "false"], { error: 'must be "true" or "false"' }).default("true"),
   })
@@ -258,6 +260,8 @@ export interface Config {
   };
   /** The REST API's OpenAPI document and its interactive reference at /docs (server/rest). */
   docsEnabled: boolean;
+  /** API keys: the `apiKeys` procedures, their REST routes and `kuark_...` credentials (server/auth/api-keys.ts). */
+  apiKeysEnabled: boolean;
   /** Plain JSON calls and plain subscriptions answered by the service's own handlers; false: all by tRPC's adapter. */
   trpcFastPaths: boolean;
   live: {
@@ -332,6 +336,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     },
     docsEnabled: e.DOCS_ENABLED ? e.DOCS_ENABLED === "true" : e.NODE_ENV !== "production",
     trpcFastPaths: e.TRPC_FAST_PATHS === "true",
+    apiKeysEnabled: e.API_KEYS_ENABLED === "true",
     live: {
       eventRetentionHours: e.EVENT_RETENTION_HOURS,
       subscriptionsPerOrg: e.SUBSCRIPTIONS_PER_ORG,

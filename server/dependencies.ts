@@ -2,6 +2,7 @@
  * The app's dependencies: what lives as long as the process, built once here and shared by every
  * request. The resources' services see the database only through the organization scope.
  */
+import { createApiKeyVerifier, withApiKeys } from "./auth/api-keys.js";
 import { createPublishedKeys } from "./auth/jwks.js";
 import { createTokenVerifier } from "./auth/token.js";
 import type { TokenVerifier } from "./auth/token.js";
@@ -18,6 +19,8 @@ import { createMetrics } from "./observability/metrics.js";
 import type { Metrics } from "./observability/metrics.js";
 import { createOrganizations } from "./organizations.js";
 import type { Organizations } from "./organizations.js";
+import { API_KEYS, createApiKeyService } from "./resources/apiKeys/service.js";
+import type { ApiKeyService } from "./resources/apiKeys/service.js";
 import { definitions } from "./resources/definitions.js";
 import type { Definitions } from "./resources/definitions.js";
 
@@ -32,6 +35,8 @@ export interface AppDependencies {
   /** One org-scoped service per registered resource (`resourceServices.features`). */
   resourceServices: ResourceServices<Definitions>;
   organizations: Organizations;
+  /** The organization's API keys (a built-in beside the resources); undefined unless API_KEYS_ENABLED. */
+  apiKeys?: ApiKeyService | undefined;
   /** Prometheus metrics; undefined when METRICS_PORT is 0. */
   metrics?: Metrics | undefined;
   /** Live changes: the process's LISTEN connection and its subscribers (started by main.ts, closed on shutdown). */
@@ -63,23 +68,30 @@ export function createDependencies(config: Config, db: Database, log: Logger, op
     onOpenChange: metrics?.countOpenSubscription,
   });
   const publishedKeys = config.jwt.jwks && createPublishedKeys({ ...config.jwt.jwks, refetchWindowMs: options.jwksRefetchWindowMs, log });
+  const verifyJwt = createTokenVerifier({
+    secretKey: config.secretKey,
+    publicKey: config.jwt.publicKey,
+    resolveKey: publishedKeys?.resolveKey,
+    clockToleranceSeconds: config.jwt.clockToleranceSeconds,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    previousSecretKeys: config.jwt.previousSecretKeys,
+    maxLifetimeMinutes: config.jwt.maxLifetimeMinutes,
+    claims: { organization: config.jwt.orgClaim, sub: config.jwt.subClaim, role: config.jwt.roleClaim },
+    roles: config.roles,
+  });
+  // API keys (`kuark_...`) are looked up and cached; a JWT is verified as before, at once.
+  const apiKeyVerifier = config.apiKeysEnabled ? createApiKeyVerifier({ data, log }) : undefined;
+  if (apiKeyVerifier) {
+    changeHub.watch(API_KEYS, { onChange: (organizationId) => apiKeyVerifier.forget(organizationId), onResync: () => apiKeyVerifier.forgetAll() });
+  }
   return {
     config,
     db,
     log,
     redis: options.redis,
-    verifyToken: createTokenVerifier({
-      secretKey: config.secretKey,
-      publicKey: config.jwt.publicKey,
-      resolveKey: publishedKeys?.resolveKey,
-      clockToleranceSeconds: config.jwt.clockToleranceSeconds,
-      issuer: config.jwt.issuer,
-      audience: config.jwt.audience,
-      previousSecretKeys: config.jwt.previousSecretKeys,
-      maxLifetimeMinutes: config.jwt.maxLifetimeMinutes,
-      claims: { organization: config.jwt.orgClaim, sub: config.jwt.subClaim, role: config.jwt.roleClaim },
-      roles: config.roles,
-    }),
+    verifyToken: apiKeyVerifier ? withApiKeys(verifyJwt, apiKeyVerifier) : verifyJwt,
+    apiKeys: apiKeyVerifier && createApiKeyService(data, { onRevoked: (organizationId) => apiKeyVerifier.forget(organizationId) }),
     resourceServices: createResourceServices(definitions, data, { hub: changeHub, retentionHours: config.live.eventRetentionHours }),
     organizations: createOrganizations(db.prisma),
     metrics,

@@ -9,7 +9,16 @@ export function createLogger(config: Pick<Config, "logLevel">, destination?: Des
   const options = {
     level: config.logLevel,
     redact: {
-      paths: ["req.headers.authorization", "req.headers.cookie", "headers.authorization", "authorization", "token"],
+      paths: [
+        "req.headers.authorization",
+        "req.headers.cookie",
+        'req.headers["x-api-key"]',
+        "headers.authorization",
+        'headers["x-api-key"]',
+        "authorization",
+        "token",
+        "secret",
+      ],
       censor: "[redacted]",
     },
   };

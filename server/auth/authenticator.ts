@@ -3,13 +3,15 @@
  * REST routes, the per-organization rate limit and the request log all ask the request's authenticator,
  * so a token is read, verified and its expiry known once per request, the same way everywhere.
  *
- * Where the token comes from: the `Authorization: Bearer <token>` header; for a tRPC subscription without
- * one (from a browser's EventSource, which cannot send headers), the `token` of its `connectionParams`, read
- * with tRPC's own parser. Nowhere else: `connectionParams` on any other request, and a token in a URL's
+ * Where the token comes from: the `Authorization: Bearer <token>` header, or an API key's `X-API-Key: kuark_...`
+ * header (only an API key: a JWT there is refused; both headers at once are refused, rather than one acting
+ * silently for the other); for a tRPC subscription without either (from a browser's EventSource, which
+ * cannot send headers), the `token` of its `connectionParams`, read with tRPC's own parser. Nowhere else: `connectionParams` on any other request, and a token in a URL's
  * `access_token` or `api_key` parameter, are refused (URLs end up in logs, proxies and browser histories).
  */
 import type { IncomingMessage } from "node:http";
 import { parseConnectionParamsFromString } from "@trpc/server/http";
+import { API_KEY_PREFIX } from "../contract/apiKeys.js";
 import type { Actor } from "../kit/scope.js";
 import type { Organizations } from "../organizations.js";
 import { InvalidTokenError } from "./token.js";
@@ -41,6 +43,8 @@ export interface Authenticate {
 export interface Credentials {
   /** The `Authorization` header. */
   authorization?: string | undefined;
+  /** The `X-API-Key` header: an API key (`kuark_...`), never a JWT. */
+  apiKey?: string | undefined;
   /** tRPC's `connectionParams` query parameter (JSON), for a subscription without a header. */
   connectionParams?: string | null | undefined;
   /** Why the request's URL disqualifies it (a token where none may be), if it does. */
@@ -50,9 +54,14 @@ export interface Credentials {
 /** Query parameters that carry a token in other APIs' conventions: refused here, redacted in logs. */
 export const URL_TOKEN_PARAMETERS = ["access_token", "api_key"] as const;
 
-/** The token of an `Authorization: Bearer <token>` header, or of `connectionParams`' `token`. */
-function tokenOf({ authorization, connectionParams, refusal }: Credentials): string {
+/** The token of an `Authorization: Bearer <token>` or `X-API-Key` header, or of `connectionParams`' `token`. */
+function tokenOf({ authorization, apiKey, connectionParams, refusal }: Credentials): string {
   if (refusal !== undefined) throw new InvalidTokenError(refusal);
+  if (apiKey !== undefined) {
+    if (authorization !== undefined) throw new InvalidTokenError("both Authorization and X-API-Key: send one credential");
+    if (!apiKey.startsWith(API_KEY_PREFIX)) throw new InvalidTokenError("X-API-Key takes an API key (kuark_...) only");
+    return apiKey.trim();
+  }
   if (authorization !== undefined) {
     const match = authorization.match(/^Bearer\s+(\S+)\s*$/i);
     if (!match?.[1]) throw new InvalidTokenError("not a bearer token");
@@ -124,7 +133,10 @@ function credentialsOf(req: IncomingMessage & { originalUrl?: string }, trpcPath
   const procedure = pathname.startsWith(`${trpcPath}/`) ? safeDecode(pathname.slice(trpcPath.length + 1)) : undefined;
   const subscription = req.method === "GET" && procedure !== undefined && subscriptions.has(procedure);
   if (query.has("connectionParams") && !subscription) return { refusal: "connectionParams are read for subscriptions only" };
-  if (req.headers.authorization !== undefined || !subscription) return { authorization: req.headers.authorization };
+  const apiKey = req.headers["x-api-key"];
+  // A repeated X-API-Key arrives joined by ", ": no key has a comma, so it is refused as malformed.
+  const headers = { authorization: req.headers.authorization, ...(apiKey !== undefined && { apiKey: Array.isArray(apiKey) ? apiKey.join(", ") : apiKey }) };
+  if (headers.authorization !== undefined || apiKey !== undefined || !subscription) return headers;
   return { connectionParams: query.get("connectionParams") };
 }
 

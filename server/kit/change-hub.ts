@@ -39,10 +39,21 @@ export interface ChangeHub {
   start(): Promise<void>;
   /** Delivers the organization's changes of `resource` to `deliver`, or refuses when over a limit. */
   subscribe(target: { resource: string; organizationId: string; ip: string | undefined }, deliver: (signal: HubSignal) => void): SubscribeResult;
+  /**
+   * Tells `watcher` of every committed change of `resource`, in any organization (its organization only,
+   * nothing is fetched), and of a listener that reconnected (changes may have been missed): what a cache of
+   * rows keeps itself fresh by (server/auth/api-keys.ts). Returns the call that stops it.
+   */
+  watch(resource: string, watcher: ResourceWatcher): () => void;
   /** Open subscriptions on this process. */
   readonly open: number;
   /** Ends every subscription (`closing`) and refuses new ones: the process is shutting down. */
   close(): Promise<void>;
+}
+
+export interface ResourceWatcher {
+  onChange(organizationId: string): void;
+  onResync(): void;
 }
 
 interface Subscriber {
@@ -65,6 +76,7 @@ export function createChangeHub({ db, data, log, limits, retentionHours, onOpenC
   const byTarget = new Map<string, Set<Subscriber>>();
   const perOrganization = new Map<string, number>();
   const perIp = new Map<string, number>();
+  const watchers = new Map<string, Set<ResourceWatcher>>();
   let open = 0;
   let closing = false;
   let listener: Listener | undefined;
@@ -107,6 +119,7 @@ export function createChangeHub({ db, data, log, limits, retentionHours, onOpenC
     } catch {
       return;
     }
+    for (const watcher of watchers.get(notification.resource) ?? []) watcher.onChange(notification.organizationId);
     // Nobody here watches that organization's resource: nothing to fetch.
     if (!byTarget.has(targetKey(notification.organizationId, notification.resource))) return;
     pending.push(BigInt(notification.id));
@@ -129,6 +142,7 @@ export function createChangeHub({ db, data, log, limits, retentionHours, onOpenC
       listener = await db.listen(CHANGE_CHANNEL, {
         onNotify,
         onReconnect() {
+          for (const set of watchers.values()) for (const watcher of set) watcher.onResync();
           for (const subscribers of byTarget.values()) for (const subscriber of subscribers) subscriber.deliver({ kind: "resync" });
         },
       });
@@ -167,6 +181,13 @@ export function createChangeHub({ db, data, log, limits, retentionHours, onOpenC
           },
         },
       };
+    },
+
+    watch(resource, watcher) {
+      let set = watchers.get(resource);
+      if (!set) watchers.set(resource, (set = new Set()));
+      set.add(watcher);
+      return () => void set.delete(watcher);
     },
 
     get open() {

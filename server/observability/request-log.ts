@@ -1,6 +1,6 @@
 /**
  * What the request's log line carries beyond pino-http's method, URL, status and duration: the caller
- * (organizationId, sub) when the token is valid, the tRPC procedure path(s) and the trace id. Never a
+ * (organizationId, sub; an API key's is `apikey:<id>`) when the token is valid, the tRPC procedure path(s) and the trace id. Never a
  * token: only verified claims are read. pino-http calls this at the start and at the end of a request;
  * it returns the same both times, so the bindings are made once (and `req.log`, the procedures' logger,
  * carries them too).
@@ -20,7 +20,7 @@ export interface RequestLogProps {
 
 export function requestLogProps(req: IncomingMessage, authenticate: Authenticate, trpcPrefix = "/trpc"): RequestLogProps {
   const props: RequestLogProps = {};
-  if (req.headers.authorization) {
+  if (req.headers.authorization || req.headers["x-api-key"]) {
     try {
       const { me } = authenticate(); // memoized per request: the token is verified once
       props.organizationId = me.organizationId;

@@ -8,7 +8,10 @@
  * @see https://zod.dev/json-schema
  */
 import { z } from "zod";
+import { ApiKey, ApiKeyCreated, ApiKeyCreateInput } from "../contract/apiKeys.js";
 import { ExpectedUpdatedAt, Pagination } from "../contract/index.js";
+import { API_KEY_NAME, API_KEYS_POLICY } from "../resources/apiKeys/service.js";
+import type { ObjectSchema } from "./case.js";
 import { UniqueViolationError } from "../kit/errors.js";
 import { snakeCase, snakeSchema } from "./case.js";
 import { HTTPError, HTTPValidationError, ValidationError } from "./errors.js";
@@ -93,6 +96,12 @@ const BODY_ERRORS = {
 export interface OpenApiOptions {
   /** Where the routes are mounted: "/api/v1". */
   basePath: string;
+  /**
+   * The built-in API keys are served (API_KEYS_ENABLED): the document adds `/api-keys` and its schemas, the
+   * `X-API-Key` security scheme, and every operation accepts either scheme. Unset: bearer tokens only, as the
+   * service without API keys is.
+   */
+  apiKeys?: { path: string } | undefined;
   title?: string;
   version?: string;
 }
@@ -107,7 +116,8 @@ export function buildOpenApiDocument(resources: RestEndpoint[], options: OpenApi
   outputs.add(pagination, { id: "Pagination" });
 
   const paths: Record<string, Record<string, unknown>> = {};
-  const security = [{ HTTPBearer: [] }];
+  // Either scheme (OpenAPI: alternatives are the entries of the list).
+  const security: Record<string, never[]>[] = options.apiKeys ? [{ HTTPBearer: [] }, { APIKeyHeader: [] }] : [{ HTTPBearer: [] }];
 
   for (const resource of resources) {
     const { name, schemas } = resource;
@@ -254,17 +264,84 @@ export function buildOpenApiDocument(resources: RestEndpoint[], options: OpenApi
     }
   }
 
+  if (options.apiKeys) {
+    const base = `${options.basePath}/${options.apiKeys.path}`;
+    const entity = snakeSchema(ApiKey);
+    outputs.add(entity, { id: API_KEY_NAME });
+    outputs.add(snakeSchema(ApiKeyCreated), { id: `${API_KEY_NAME}Created` });
+    outputs.add(z.object({ data: z.array(entity), pagination }), { id: `${API_KEY_NAME}Page` });
+    inputs.add(snakeSchema(ApiKeyCreateInput as unknown as ObjectSchema), { id: `${API_KEY_NAME}Create` });
+    Object.assign(paths, apiKeyPaths(base, security));
+    for (const path of [base, `${base}/{id}`]) documentAccess(paths[path] ?? {}, API_KEYS_POLICY, FORBIDDEN);
+  }
+
   return {
     openapi: "3.1.0",
     info: {
       title: options.title ?? "Kuark Features service",
       version: options.version ?? "1.0.0",
-      description: "The REST API of the FastAPI service, served beside tRPC. Every route needs `Authorization: Bearer <token>`; the organization comes from the token.",
+      description: options.apiKeys
+        ? "The REST API of the FastAPI service, served beside tRPC. Every route needs `Authorization: Bearer <token>` (a JWT or an API key) or `X-API-Key: <API key>`; the organization comes from the credential."
+        : "The REST API of the FastAPI service, served beside tRPC. Every route needs `Authorization: Bearer <token>`; the organization comes from the token.",
     },
     paths,
     components: {
       schemas: { ...componentsOf(outputs, "output"), ...componentsOf(inputs, "input") },
-      securitySchemes: { HTTPBearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+      securitySchemes: {
+        HTTPBearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+        ...(options.apiKeys && {
+          APIKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key", description: "An API key (kuark_...); also accepted as Authorization: Bearer kuark_..." },
+        }),
+      },
+    },
+  };
+}
+
+/** The built-in API keys' routes: create (the secret, once), list, read and delete; no update. */
+function apiKeyPaths(base: string, security: Record<string, never[]>[]): Record<string, Record<string, unknown>> {
+  const tags = ["api-keys"];
+  const idParameter = { name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
+  const notFound = { "404": { description: `${API_KEY_NAME} not found: unknown, deleted, another organization's, or not an id`, content: json(REF("HTTPError")) } };
+  const integer = (minimum: number, maximum: number, value: number) => ({ type: "integer", minimum, maximum, default: value });
+  return {
+    [base]: {
+      get: {
+        operationId: "listApiKeys",
+        summary: "List the organization's API keys, newest first (never their secrets)",
+        tags,
+        security,
+        parameters: [
+          { name: "page", in: "query", required: false, schema: integer(1, 1_000_000, 1) },
+          { name: "limit", in: "query", required: false, schema: integer(1, 100, 20) },
+        ],
+        responses: { "200": { description: "A page of API keys", content: json(REF(`${API_KEY_NAME}Page`)) }, "422": BODY_ERRORS["422"], ...COMMON_ERRORS },
+      },
+      post: {
+        operationId: "createApiKey",
+        summary: "Create an API key with a role no higher than the caller's; the answer holds its secret, the only time it is shown",
+        tags,
+        security,
+        requestBody: { required: true, content: json(REF(`${API_KEY_NAME}Create`)) },
+        responses: { "201": { description: "The created key, with its secret", content: json(REF(`${API_KEY_NAME}Created`)) }, ...BODY_ERRORS, ...COMMON_ERRORS },
+      },
+    },
+    [`${base}/{id}`]: {
+      get: {
+        operationId: "readApiKey",
+        summary: "Read an API key (never its secret)",
+        tags,
+        security,
+        parameters: [idParameter],
+        responses: { "200": { description: "The API key", content: json(REF(API_KEY_NAME)) }, ...notFound, "422": BODY_ERRORS["422"], ...COMMON_ERRORS },
+      },
+      delete: {
+        operationId: "deleteApiKey",
+        summary: "Revoke an API key: refused everywhere within a second",
+        tags,
+        security,
+        parameters: [idParameter],
+        responses: { "204": { description: "Revoked; no body" }, ...notFound, "422": BODY_ERRORS["422"], ...COMMON_ERRORS },
+      },
     },
   };
 }

@@ -34,7 +34,21 @@ export interface RestRouterOptions {
   authenticate: (req: Request) => Authenticate;
   /** Set: `GET /openapi.json` answers this document. */
   openApiDocument?: object | undefined;
+  /** Routes mounted beside the resources' (the built-in API keys: ./api-keys.routes.ts), with the same authentication and errors. */
+  builtIns?: readonly BuiltInRoutes[] | undefined;
 }
+
+/** What a built-in's routes are made with: the resources' own authentication, body reading and error answers. */
+export interface RestTools {
+  /** A handler that admits the caller, runs `handle`, and answers anything it throws in the REST shape (404 "`resourceName` not found"). */
+  route: (resourceName: string, handle: (req: Request, res: Response, actor: Actor) => Promise<void>) => RequestHandler;
+  /** The request's JSON body (422 when a body was sent as something else). */
+  jsonBodyOf: (req: Request) => unknown;
+  /** Answers anything but the listed methods of `path` with 405 and `Allow`. */
+  allow: (path: string, methods: string) => void;
+}
+
+export type BuiltInRoutes = (rest: express.Router, tools: RestTools) => void;
 
 /** Writes a RestError as the old service did: its status, its headers, `{ "detail": ... }`. */
 export function sendRestError(res: Response, error: RestError): void {
@@ -222,6 +236,26 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
       throw error;
     }
   }
+
+  const tools: RestTools = {
+    route: (resourceName, handle) => async (req, res) => {
+      try {
+        await handle(req, res, await actorOf(req));
+      } catch (cause) {
+        const { error, expected } = restErrorOf(cause, { resourceName, production });
+        if (!expected) req.log.error({ err: cause, requestId: req.id }, "unexpected error");
+        sendRestError(res, error);
+      }
+    },
+    jsonBodyOf,
+    allow: (path, methods) => {
+      rest.all(path, (_req, res) => {
+        res.setHeader("Allow", methods);
+        sendRestError(res, new RestError(405, "Method Not Allowed"));
+      });
+    },
+  };
+  for (const mount of options.builtIns ?? []) mount(rest, tools);
 
   rest.use((_req, res) => {
     sendRestError(res, new RestError(404, "Not Found"));

@@ -1,5 +1,9 @@
-/** The app router: `auth.me` and every resource of the list (server/resources/definitions.ts) under its key. */
+/**
+ * The app router: `auth.me`, the built-in `apiKeys` (server/resources/apiKeys/), and every resource of the list
+ * (server/resources/definitions.ts) under its key.
+ */
 import { Me } from "../contract/index.js";
+import { apiKeysRouter } from "./api-keys-router.js";
 import { resourceRouters } from "./resource-router.js";
 import { definitions } from "../resources/definitions.js";
 import { orgProcedure, router } from "./init.js";
@@ -8,6 +12,7 @@ export const appRouter = router({
   auth: router({
     me: orgProcedure.output(Me).query(({ ctx }) => ctx.me),
   }),
+  apiKeys: apiKeysRouter,
   ...resourceRouters(definitions),
 });
 

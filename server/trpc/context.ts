@@ -2,6 +2,7 @@
 import type { Authenticate } from "../auth/authenticator.js";
 import type { Config } from "../config.js";
 import type { AnyResourceServices } from "../kit/service.js";
+import type { ApiKeyService } from "../resources/apiKeys/service.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { Organizations } from "../organizations.js";
@@ -12,6 +13,7 @@ export interface ContextDependencies {
   log: Logger;
   resourceServices: AnyResourceServices;
   organizations: Organizations;
+  apiKeys?: ApiKeyService | undefined;
   metrics?: Metrics | undefined;
 }
 
@@ -23,6 +25,8 @@ export interface Context {
   /** One org-scoped service per registered resource, by key (`resourceServices.features`). */
   resourceServices: AnyResourceServices;
   organizations: Organizations;
+  /** The API keys service; undefined unless API_KEYS_ENABLED. */
+  apiKeys?: ApiKeyService | undefined;
   /** Per-procedure timings (undefined when METRICS_PORT is 0). */
   metrics?: Metrics | undefined;
   requestId: string;
@@ -42,6 +46,7 @@ export function createContext(
     log: request.log ?? dependencies.log,
     resourceServices: dependencies.resourceServices,
     organizations: dependencies.organizations,
+    apiKeys: dependencies.apiKeys,
     metrics: dependencies.metrics,
     requestId: request.requestId,
     authenticate: request.authenticate,
