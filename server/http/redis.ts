@@ -103,16 +103,29 @@ export async function connectRedis(url: string, log: Logger, options: RedisOptio
     try {
       reply = client.sendCommand(args);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     // A reply that lost the race may still fail later (the socket closes): it is nobody's business then.
     reply.catch(() => {});
     let timer: NodeJS.Timeout | undefined;
+    let done = false;
     const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new RedisTimeoutError(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
+      const expire = () => reject(new RedisTimeoutError(`Redis did not answer within ${timeoutMs} ms`));
+      // The time is Redis's alone, not this process's: the clock starts when the command is written
+      // (node-redis writes from a setImmediate, queued before this one), and at its end the rejection waits
+      // for the event loop's I/O phase. So a start's synchronous work, or the embedded database's queries
+      // (they run on this thread), holding the loop do not count, and a reply that reached the socket while
+      // the loop was held is read before the timeout wins.
+      setImmediate(() => {
+        if (done) return;
+        timer = setTimeout(() => setImmediate(expire), timeoutMs);
+        timer.unref();
+      });
     });
-    return Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
+    return Promise.race([reply, timeout]).finally(() => {
+      done = true;
+      clearTimeout(timer);
+    });
   };
 
   let probing = false;
