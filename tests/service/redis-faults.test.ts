@@ -214,7 +214,7 @@ function logOf(s: ServiceProcess) {
   return {
     notJson,
     states: entries.filter((entry) => "rateLimits" in entry).map((entry) => entry.rateLimits),
-    stateLines: entries.filter((entry) => "rateLimits" in entry).map((entry) => `${String(entry.time)} ${String(entry.rateLimits)} ${String(entry.reason ?? "")}`),
+    stateLines: entries.filter((entry) => "rateLimits" in entry).map((entry) => JSON.stringify([entry.time, entry.rateLimits, entry.reason])),
     otherWarnings: entries.filter((entry) => (entry.level as number) >= 40 && !("rateLimits" in entry) && !refusals.test(String(entry.msg))),
     mentionsOfTimeouts: lines.filter((line) => /TimeoutError|express-rate-limit|"stack"/.test(line)),
   };
