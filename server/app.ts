@@ -16,6 +16,7 @@ import { createRequestAuthenticator } from "./auth/authenticator.js";
 import type { Authenticate } from "./auth/authenticator.js";
 import type { AppDependencies } from "./dependencies.js";
 import { createRateLimiters } from "./http/rate-limit.js";
+import { rateLimitStoreOf } from "./http/redis.js";
 import { declaredBodyLimit, refusalFor } from "./http/refusal.js";
 import { bodyDeadline } from "./http/server-timeouts.js";
 import { requestLogProps } from "./observability/request-log.js";
@@ -105,7 +106,11 @@ function mountCommon(app: Express, deps: AppDependencies, state: AppState, authe
   );
 }
 
-/** `GET /health` (the process answers) and `GET /health/ready` (the database answers, not draining). */
+/**
+ * `GET /health` (the process answers) and `GET /health/ready` (the database answers, not draining). Readiness
+ * also says where the rate limits count (`rateLimits`: "redis", or "local" without Redis or while it is
+ * away); Redis never makes it fail, since the service serves without it.
+ */
 function mountHealth(app: Express, deps: AppDependencies, state: AppState): void {
   app.get("/health", (_req, res) => {
     res.json({ status: "healthy" });
@@ -117,7 +122,7 @@ function mountHealth(app: Express, deps: AppDependencies, state: AppState): void
     }
     try {
       await deps.db.ping();
-      res.json({ status: "ready", database: deps.db.kind });
+      res.json({ status: "ready", database: deps.db.kind, rateLimits: rateLimitStoreOf(deps.redis) });
     } catch (error) {
       // The details stay in the log: readiness is public, and driver messages name databases and hosts.
       deps.log.warn({ err: error }, "readiness: database did not answer");

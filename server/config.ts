@@ -85,6 +85,8 @@ const EnvSchema = z
     RATE_LIMIT_PER_ORG: z.coerce.number().int().min(0).default(3_000),
     RATE_LIMIT_PREFIX: z.string().min(1).default("kuark:rl:"),
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
+    /** How long one Redis command may take before the rate limits count in the process instead (server/http/redis.ts). */
+    REDIS_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(100),
     TRUST_PROXY: z.string().min(1).default("loopback"),
     JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
     /** The longest lifetime a token may have (`exp - iat`, or `exp - now` without `iat`); a longer one is refused. */
@@ -215,6 +217,8 @@ export interface Config {
   };
   /** Set: rate-limit counters live in Redis, shared by every instance. */
   redisUrl: string | undefined;
+  /** The longest a Redis command may take; past it (or on any Redis fault) the limits count in the process. */
+  redisTimeoutMs: number;
   /** Express's `trust proxy`: which proxies' X-Forwarded-For is believed for the client IP. */
   trustProxy: string;
   jwt: {
@@ -312,6 +316,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       prefix: e.RATE_LIMIT_PREFIX,
     },
     redisUrl: e.REDIS_URL,
+    redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY,
     jwt: {
       clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_SECONDS,

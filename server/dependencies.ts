@@ -8,7 +8,8 @@ import { createTokenVerifier } from "./auth/token.js";
 import type { TokenVerifier } from "./auth/token.js";
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
-import type { RedisClient } from "./http/rate-limit.js";
+import { rateLimitStoreOf } from "./http/redis.js";
+import type { RedisConnection } from "./http/redis.js";
 import { createChangeHub } from "./kit/change-hub.js";
 import type { ChangeHub } from "./kit/change-hub.js";
 import { createOrgData } from "./kit/scope.js";
@@ -27,8 +28,8 @@ import type { Definitions } from "./resources/definitions.js";
 export interface AppDependencies {
   config: Config;
   verifyToken: TokenVerifier;
-  /** Shared rate-limit counters when REDIS_URL is set. */
-  redis?: RedisClient | undefined;
+  /** Shared rate-limit counters when REDIS_URL is set (counted in the process while Redis is away). */
+  redis?: RedisConnection | undefined;
   /** For the process (readiness, shutdown); resolvers never see it, only the services below. */
   db: Database;
   log: Logger;
@@ -44,7 +45,7 @@ export interface AppDependencies {
 }
 
 export interface DependencyOptions {
-  redis?: RedisClient | undefined;
+  redis?: RedisConnection | undefined;
   /** The tRPC procedures' full paths, the metrics' label values (an unknown path is counted as "unknown", never as itself). */
   procedurePaths?: Iterable<string> | undefined;
   /** The least time between two fetches of JWT_JWKS_URL for unknown `kid`s; unset: 30 s (tests shorten it). */
@@ -52,7 +53,7 @@ export interface DependencyOptions {
 }
 
 export function createDependencies(config: Config, db: Database, log: Logger, options: DependencyOptions = {}): AppDependencies {
-  const metrics = config.metrics.port > 0 ? createMetrics({ db, procedures: options.procedurePaths ?? [] }) : undefined;
+  const metrics = config.metrics.port > 0 ? createMetrics({ db, procedures: options.procedurePaths ?? [], rateLimitStore: () => rateLimitStoreOf(options.redis) }) : undefined;
   const data = createOrgData(db.prisma, {
     onUnscopedAccess(reason) {
       log.debug({ reason }, "database access outside the organization scope");

@@ -35,7 +35,8 @@ if (supervises(config)) await superviseWorkers(config, log);
 // Before the server exists: OpenTelemetry (only when configured) patches http for it.
 await startTracing(process.env, log);
 const db = await openDatabase(config, log);
-const redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : undefined;
+// Waits about a second at most: without an answer the service starts counting locally and uses Redis when it comes.
+const redis = config.redisUrl ? await connectRedis(config.redisUrl, log, { timeoutMs: config.redisTimeoutMs }) : undefined;
 const state: AppState = { draining: false };
 const deps = createDependencies(config, db, log, { redis, procedurePaths });
 // Live changes: one LISTEN connection for this process (it reconnects by itself).
@@ -98,7 +99,7 @@ async function shutdown(signal: string) {
   server.closeIdleConnections();
   await new Promise<void>((resolve) => server.once("close", () => resolve()));
   await db.close();
-  await redis?.quit().catch(() => {});
+  await redis?.quit(); // bounded: a frozen Redis does not hold the exit
   await metricsServer?.close();
   await tracing.shutdown?.().catch((error: unknown) => log.warn({ err: error }, "tracing: spans not flushed"));
   log.info("stopped");

@@ -1,7 +1,8 @@
 /**
  * Rate limits (express-rate-limit): per client IP, and per organization for requests with a valid
  * token. With REDIS_URL the counters live in Redis (rate-limit-redis), so every instance behind a
- * load balancer counts against the same budget; without it, each process counts alone.
+ * load balancer counts against the same budget; without it, each process counts alone, and so does each
+ * while Redis is away (./rate-limit-store.ts).
  *
  * A tRPC batch costs one per call: express-rate-limit counts requests, so before its own count the calls
  * of a batch beyond the first are added to the same key of the same store (`chargeBatch`); a batch that
@@ -10,13 +11,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { ipKeyGenerator, MemoryStore, rateLimit } from "express-rate-limit";
 import type { Store } from "express-rate-limit";
-import { RedisStore } from "rate-limit-redis";
-import type { RedisClientType } from "redis";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
+import { RedisOrLocalStore } from "./rate-limit-store.js";
+import type { RedisConnection } from "./redis.js";
 import type { Refuse } from "./refusal.js";
-
-export type RedisClient = Pick<RedisClientType, "sendCommand">;
 
 interface Options {
   config: Pick<Config, "rateLimit" | "maxBatchSize">;
@@ -24,7 +23,7 @@ interface Options {
   trpcPath: string;
   /** The organization of the request's valid token, or undefined without one. */
   organizationOf: (req: Request) => string | undefined;
-  redis?: RedisClient | undefined;
+  redis?: RedisConnection | undefined;
   log: Logger;
   /** Told of every refusal, by the limit that refused (metrics). */
   onRefusal?: ((limit: "ip" | "org") => void) | undefined;
@@ -43,8 +42,8 @@ export function callsOf(req: Request, trpcPath: string): number {
 
 /**
  * Adds the calls of a batch beyond its first to `key`'s count in `store`, before the limiter counts the
- * request itself. Capped (MAX_BATCH_SIZE refuses bigger batches anyway); a store error is left to the
- * limiter, which meets it too and decides (it serves, and logs).
+ * request itself. Capped (MAX_BATCH_SIZE refuses bigger batches anyway). The stores here do not fail
+ * (a Redis fault is counted locally); should one, the limiter meets the same error and decides.
  */
 function chargeBatch(store: Store, keyOf: (req: Request) => string | undefined, trpcPath: string, maxCalls: number): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
@@ -64,13 +63,7 @@ function chargeBatch(store: Store, keyOf: (req: Request) => string | undefined, 
 
 export function createRateLimiters({ config, organizationOf: orgOf, redis, log, onRefusal, refuse, trpcPath }: Options): RequestHandler[] {
   const { windowMs, perIp, perOrg, prefix: keyPrefix } = config.rateLimit;
-  const store = (prefix: string): Store =>
-    redis
-      ? new RedisStore({
-          prefix: `${keyPrefix}${prefix}:`,
-          sendCommand: (...args: string[]) => redis.sendCommand(args),
-        })
-      : new MemoryStore();
+  const store = (prefix: string): Store => (redis ? new RedisOrLocalStore(redis, `${keyPrefix}${prefix}:`) : new MemoryStore());
   const maxCalls = config.maxBatchSize;
   // The key express-rate-limit makes of an IP by default (IPv6 addresses by their /56), named here so the batch charge uses the same.
   const ipKey = (req: Request) => ipKeyGenerator(req.ip ?? "");
@@ -78,8 +71,12 @@ export function createRateLimiters({ config, organizationOf: orgOf, redis, log, 
     windowMs,
     standardHeaders: "draft-7" as const,
     legacyHeaders: false,
-    // Redis unreachable: serve rather than refuse everyone; the outage is logged.
+    // A store that fails anyway: serve rather than refuse everyone, and say so in the JSON log, not on stderr.
     passOnStoreError: true,
+    logger: {
+      error: (err: unknown, message?: string) => log.error({ err }, message ?? "rate limit: store error"),
+      warn: (err: unknown, message?: string) => log.warn({ err }, message ?? "rate limit: store warning"),
+    },
     validate: { singleCount: false },
   };
   const limiters: RequestHandler[] = [];

@@ -8,7 +8,7 @@
  * - every tRPC procedure call, each call of a batch on its own: the procedure middleware in
  *   server/trpc/init.ts (see ./procedure.ts), by procedure, type and outcome;
  * - tRPC errors by code: the adapter's `onError` (also sees unknown procedures and bad batches);
- * - rate-limit refusals: server/http/rate-limit.ts;
+ * - rate-limit refusals: server/http/rate-limit.ts; where the counters are kept (Redis or the process): read when scraped;
  * - database access outside the organization scope, by reason: server/kit/scope.ts;
  * - the PostgreSQL pool: read when scraped.
  */
@@ -17,6 +17,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Request, RequestHandler } from "express";
 import type { Database } from "../db/database.js";
+import type { RateLimitStore } from "../http/redis.js";
 import type { Logger } from "../logger.js";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "./prometheus.js";
 
@@ -48,9 +49,13 @@ export interface MetricsOptions {
   procedures: Iterable<string>;
   /** Where the tRPC adapter is mounted. */
   trpcPrefix?: string;
+  /** Where the rate-limit counters are kept now (server/http/redis.ts); unset: always the process. */
+  rateLimitStore?: (() => RateLimitStore) | undefined;
 }
 
-export function createMetrics({ db, procedures, trpcPrefix = "/trpc" }: MetricsOptions): Metrics {
+const RATE_LIMIT_STORES: readonly RateLimitStore[] = ["redis", "local"];
+
+export function createMetrics({ db, procedures, trpcPrefix = "/trpc", rateLimitStore = () => "local" }: MetricsOptions): Metrics {
   const registry = new Registry();
   collectDefaultMetrics(registry);
   const registers = [registry];
@@ -85,6 +90,16 @@ export function createMetrics({ db, procedures, trpcPrefix = "/trpc" }: MetricsO
     help: "Requests refused with 429 by the rate limit that refused them (ip or org).",
     labelNames: ["limit"],
     registers,
+  });
+  new Gauge({
+    name: "kuark_rate_limit_store",
+    help: "Where the rate-limit counters are kept now: 1 for the store in use, 0 for the other (redis: shared by every instance; local: this process alone, without REDIS_URL or while Redis does not answer).",
+    labelNames: ["store"],
+    registers,
+    collect() {
+      const now = rateLimitStore();
+      for (const store of RATE_LIMIT_STORES) this.set({ store }, store === now ? 1 : 0);
+    },
   });
   const pool = db.pool;
   if (pool) {

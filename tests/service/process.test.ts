@@ -67,6 +67,12 @@ describe("configuration", () => {
     expect(parseConfig({ METRICS_PORT: "0", REQUEST_TIMEOUT_MS: "0" })).toMatchObject({ metrics: { port: 0 }, http: { requestTimeoutMs: 0 } });
   });
 
+  it("REDIS_TIMEOUT_MS: 100 ms by default, a positive whole number of ms up to a minute", () => {
+    expect(parseConfig({}).redisTimeoutMs).toBe(100);
+    expect(parseConfig({ REDIS_TIMEOUT_MS: "250" }).redisTimeoutMs).toBe(250);
+    for (const bad of ["0", "-5", "1.5", "soon", "60001"]) expect(() => parseConfig({ REDIS_TIMEOUT_MS: bad }), bad).toThrow(/REDIS_TIMEOUT_MS/);
+  });
+
   it("parses lists and numbers", () => {
     const config = parseConfig({ PORT: "8080", ALLOWED_ORIGINS: "https://a.kuark.io, https://b.kuark.io", SECRET_KEY: "x".repeat(32) });
     expect(config.port).toBe(8080);
