@@ -7,6 +7,10 @@
  * commits meanwhile slips between the replay and the live events; it then yields only ids above the last
  * one it yielded. An organization's event ids commit in order (./change-log.ts), so "above the last id" is
  * exactly "not seen yet".
+ *
+ * A transient database fault inside the stream (a replay's read, or the hub's word that the database is gone)
+ * ends it with that error, which the surface maps like a query's: SERVICE_UNAVAILABLE, which tRPC's client
+ * retries by itself with the last event id, so the next stream replays from there: nothing lost, nothing twice.
  * @see https://trpc.io/docs/server/subscriptions#tracked
  */
 import { tracked } from "@trpc/server";
@@ -174,6 +178,8 @@ export async function* changeStream<TEntity>(options: ChangeStreamOptions): Asyn
       const next = await queue.next();
       if (next === undefined) break;
       if (next.kind === "closing") throw shuttingDown();
+      // The database does not answer (the hub asked): a transient fault, mapped like a query's (SERVICE_UNAVAILABLE).
+      if (next.kind === "unavailable") throw next.error;
       if (next.kind === "resync") {
         yield* replay();
         continue;
