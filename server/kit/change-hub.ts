@@ -5,9 +5,10 @@
  * resource on this process. Subscribers (./change-stream.ts) keep the id of the last event they saw, skip
  * anything at or below it, and after the listener reconnects (`resync`) read what they missed from the
  * change log itself, so a database restart, or a terminated LISTEN connection, loses nothing. When the
- * listener loses its connection, the hub asks the database once whether it answers: when it does not
- * (`unavailable`), every stream ends with that fault (SERVICE_UNAVAILABLE, which tRPC's client retries,
- * resuming from its last event id) rather than staying open without hearing anything.
+ * listener loses its connection, the hub asks the database once whether it answers: when it does not, it
+ * tells every stream (`unavailable`), and those whose client can resume end with that fault
+ * (SERVICE_UNAVAILABLE, which tRPC's client retries, resuming from its last event id) rather than staying
+ * open without hearing anything.
  *
  * Why LISTEN/NOTIFY and not Redis pub/sub or a broker: the notification commits with the change (no
  * event for a rolled-back write, no committed write without one), and PostgreSQL is already every
@@ -25,7 +26,7 @@ export type HubSignal =
   | { kind: "change"; change: StoredChange }
   | { kind: "resync" }
   | { kind: "closing" }
-  /** The database does not answer: the stream ends with `error` (a transient fault). */
+  /** The database does not answer: the stream ends with `error` (a transient fault) if its client can resume. */
   | { kind: "unavailable"; error: Error };
 
 export interface LiveLimits {
@@ -136,7 +137,7 @@ export function createChangeHub({ db, data, log, limits, retentionHours, onOpenC
             return;
           }
           if (attempt >= PROBE_TRIES) {
-            log.warn({ err, open }, "change hub: the database is unavailable; open streams end with SERVICE_UNAVAILABLE and their clients resume");
+            log.warn({ err, open }, "change hub: the database is unavailable; open streams with an event id end with SERVICE_UNAVAILABLE and their clients resume");
             if (!closing) everySubscriber({ kind: "unavailable", error: err as Error });
             return;
           }

@@ -2,7 +2,8 @@
  * The database goes away under open live streams (a PostgreSQL cluster of the test's own, stopped and
  * started): `onChange` answers SERVICE_UNAVAILABLE, as queries do, both to a new stream and inside an open
  * one; tRPC's client retries by itself and, once the database is back, resumes from its last event: every
- * change exactly once. No transient fault is logged at error level.
+ * change exactly once. A stream whose client has no event id yet is not ended (a retry would start afresh):
+ * it catches up from the change log. No transient fault is logged at error level.
  */
 import { describe, expect, it, onTestFinished } from "vitest";
 import { createKuarkClient } from "../../client/src/index.js";
@@ -23,14 +24,18 @@ function errorCodeOf(text: string): string | undefined {
 }
 
 describe("onChange while the database is down", () => {
-  it("answers SERVICE_UNAVAILABLE on open and inside an open stream; the client resumes from its last event once the database is back", async () => {
+  it("answers SERVICE_UNAVAILABLE on open and inside an open stream; the client resumes from its last event once the database is back, and a stream without one waits and catches up", async () => {
     const api = createKuarkClient({ url: `${server.url}/trpc`, getToken: () => token });
     const subscriber = subscribeToFeatures(server.url, token);
     onTestFinished(() => subscriber.stop());
     await subscriber.waitStarted();
     const before = await api.features.create.mutate({ name: "Before the outage" });
-    await subscriber.waitForChanges(1);
-    const open = rawStream(server.url, authorization);
+    const [first] = await subscriber.waitForChanges(1);
+    // A subscriber with no event id to resume from (it has heard nothing yet).
+    const quiet = subscribeToFeatures(server.url, token);
+    onTestFinished(() => quiet.stop());
+    await quiet.waitStarted();
+    const open = rawStream(server.url, { ...authorization, "last-event-id": first?.id ?? "" });
     onTestFinished(() => open.abort());
     await open.waitFor("event: connected");
 
@@ -41,11 +46,11 @@ describe("onChange while the database is down", () => {
     await fresh.waitFor("event: serialized-error", 10_000);
     expect(fresh.status).toBe(200);
     expect(errorCodeOf(fresh.text)).toBe("SERVICE_UNAVAILABLE");
-    const resuming = rawStream(server.url, { ...authorization, "last-event-id": subscriber.changes[0]?.id ?? "" });
+    const resuming = rawStream(server.url, { ...authorization, "last-event-id": first?.id ?? "" });
     onTestFinished(() => resuming.abort());
     await resuming.waitFor("event: serialized-error", 10_000);
     expect(errorCodeOf(resuming.text)).toBe("SERVICE_UNAVAILABLE");
-    // Inside the open stream: it ends, with the database's fault, rather than staying open and deaf.
+    // Inside an open stream with an event id: it ends, with the database's fault, rather than staying open and deaf.
     await open.waitFor("event: serialized-error", 10_000);
     await open.ended;
     expect(errorCodeOf(open.text)).toBe("SERVICE_UNAVAILABLE");
@@ -71,12 +76,20 @@ describe("onChange while the database is down", () => {
       ["created", after.id],
     ]);
     expectIncreasingIds(subscriber.changes);
+    // The one without an event id was not ended (a retry would have started afresh, after what committed
+    // meanwhile): it caught up from the change log once the database was back.
+    await quiet.waitForChanges(2, 10_000);
+    expect(summary(quiet.changes)).toEqual([
+      ["created", during?.id],
+      ["created", after.id],
+    ]);
+    expect(quiet.retried.filter((error) => error.code !== undefined)).toEqual([]);
     expect(subscriber.retried.filter((error) => error.code !== undefined && error.code !== "SERVICE_UNAVAILABLE")).toEqual([]);
     expect(subscriber.error).toBeUndefined();
     subscriber.stop();
 
     // Warnings, not error-level lines with a stack.
     expect(lines.filter((line) => /"level":(50|60)/.test(line))).toEqual([]);
-    expect(lines.some((line) => line.includes("open streams end with SERVICE_UNAVAILABLE"))).toBe(true);
+    expect(lines.some((line) => line.includes("the database is unavailable; open streams with an event id end with SERVICE_UNAVAILABLE"))).toBe(true);
   }, 90_000);
 });
