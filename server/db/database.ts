@@ -66,6 +66,16 @@ export function connectPostgres(url: string, options: PostgresOptions): Database
   // The pool is made here and handed to the adapter (PrismaPg accepts a pg.Pool), so its counts can be
   // read for metrics; the adapter still ends it when Prisma disconnects (disposeExternalPool).
   const pool = createPool(url, { poolSize, connectTimeoutMs, statementTimeoutMs, behindPooler });
+  // Every client of the pool handles its own 'error' events for life. A checked-out client is otherwise
+  // left without a listener for a moment: the pool hands a released client to a waiting `pool.connect()`
+  // inside the socket read that released it, and the adapter's transaction attaches its listener only after
+  // its `await`; when the same read carries the server's "terminating connection" (a restart, a failover,
+  // pg_terminate_backend), the 'error' event has no listener and ends the process. The pool still drops
+  // the broken client (it is no longer queryable) and the query fails as a transient fault; the maintainers'
+  // advice: https://github.com/brianc/node-postgres/issues/2439
+  const onClientError = (err: Error) => log?.debug({ err }, "database: connection error on a pooled client");
+  pool.on("connect", (client) => client.on("error", onClientError));
+  pool.on("remove", (client) => client.removeListener("error", onClientError));
   const pgAdapter = new PrismaPg(pool, {
     disposeExternalPool: true,
     onPoolError: (err) => log?.warn({ err }, "database: idle connection lost"),

@@ -3,8 +3,10 @@
  * same database (server/kit/change-hub.ts). PostgreSQL delivers a notification only to connections that were
  * listening when it was committed, and only while they stay connected, so the listener keeps one dedicated
  * connection (outside the pool: a pooled connection is handed to queries and its LISTEN would be lost),
- * reconnects by itself with a capped backoff after the database restarts or the connection drops, listens
- * again, and then calls `onReconnect` so subscribers read from the change log what they may have missed.
+ * reconnects by itself with a capped backoff after the database restarts or the connection drops (or is
+ * terminated: `pg_terminate_backend`, a failover), listens again, and then calls `onReconnect` so subscribers
+ * read from the change log what they may have missed. `onDisconnect` says the connection was lost, once per
+ * loss, so the hub can tell its streams when the database itself is gone too.
  */
 import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
@@ -12,8 +14,13 @@ import type { Logger } from "../logger.js";
 
 export interface ListenHandlers {
   onNotify(payload: string): void;
-  /** Called after the connection was lost and is listening again: notifications in between are lost. */
+  /**
+   * Called once the connection is listening after not listening for a while: after it was lost, or when
+   * the first attempts failed (the database was down at start). Notifications in between are lost.
+   */
   onReconnect(): void;
+  /** Called when a listening connection is lost, before reconnecting (once per loss, not per failed attempt). */
+  onDisconnect?(): void;
 }
 
 export interface Listener {
@@ -33,7 +40,9 @@ export async function listenPostgres(url: string, channel: string, handlers: Lis
   let current: pg.Client | undefined;
   let closed = false;
   let failures = 0;
-  let connectedOnce = false;
+  // Whether notifications may have been missed since the last time this was listening (or since the start).
+  let missed = false;
+  let listening = false;
   let timer: NodeJS.Timeout | undefined;
 
   const retry = (client: pg.Client) => {
@@ -41,6 +50,11 @@ export async function listenPostgres(url: string, channel: string, handlers: Lis
     current = undefined;
     client.removeAllListeners("end");
     void client.end().catch(() => {});
+    missed = true;
+    if (listening) {
+      listening = false;
+      handlers.onDisconnect?.();
+    }
     if (timer) return;
     const delay = Math.min(100 * 2 ** failures, MAX_BACKOFF_MS);
     failures++;
@@ -73,12 +87,15 @@ export async function listenPostgres(url: string, channel: string, handlers: Lis
       await client.end().catch(() => {});
       return;
     }
+    // Lost while LISTEN was on its way: the error and end handlers have scheduled the next attempt.
+    if (current !== client) return;
     failures = 0;
-    if (connectedOnce) {
+    listening = true;
+    if (missed) {
+      missed = false;
       log?.info("change listener: listening again");
       handlers.onReconnect();
     }
-    connectedOnce = true;
   };
 
   await connect();

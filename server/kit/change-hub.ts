@@ -4,7 +4,11 @@
  * fetches each batch of notified events once, and hands them to the subscribers of that organization and
  * resource on this process. Subscribers (./change-stream.ts) keep the id of the last event they saw, skip
  * anything at or below it, and after the listener reconnects (`resync`) read what they missed from the
- * change log itself, so a database restart loses nothing.
+ * change log itself, so a database restart, or a terminated LISTEN connection, loses nothing. When the
+ * listener loses its connection, the hub asks the database once whether it answers: when it does not, it
+ * tells every stream (`unavailable`), and those whose client can resume end with that fault
+ * (SERVICE_UNAVAILABLE, which tRPC's client retries, resuming from its last event id) rather than staying
+ * open without hearing anything.
  *
  * Why LISTEN/NOTIFY and not Redis pub/sub or a broker: the notification commits with the change (no
  * event for a rolled-back write, no committed write without one), and PostgreSQL is already every
@@ -12,12 +16,18 @@
  */
 import type { Database } from "../db/database.js";
 import type { Listener } from "../db/listen.js";
+import { isDatabaseUnavailable } from "../db/unavailable.js";
 import type { Logger } from "../logger.js";
 import { CHANGE_CHANNEL, changesById, pruneChanges } from "./change-log.js";
 import type { ChangeNotification, StoredChange } from "./change-log.js";
 import type { OrgData } from "./scope.js";
 
-export type HubSignal = { kind: "change"; change: StoredChange } | { kind: "resync" } | { kind: "closing" };
+export type HubSignal =
+  | { kind: "change"; change: StoredChange }
+  | { kind: "resync" }
+  | { kind: "closing" }
+  /** The database does not answer: the stream ends with `error` (a transient fault) if its client can resume. */
+  | { kind: "unavailable"; error: Error };
 
 export interface LiveLimits {
   /** 0: no limit. */
@@ -71,6 +81,13 @@ export interface ChangeHubOptions {
 }
 
 const PRUNE_EVERY_MS = 15 * 60_000;
+/**
+ * How the hub asks whether the database answers after the listener lost its connection: a few tries, a
+ * moment apart. A terminated connection (`pg_terminate_backend`, a failover) rarely goes alone: a try may
+ * get a pooled connection that is being cut too, while the database itself answers the next one.
+ */
+const PROBE_TRIES = 3;
+const PROBE_PAUSE_MS = 200;
 
 export function createChangeHub({ db, data, log, limits, retentionHours, onOpenChange }: ChangeHubOptions): ChangeHub {
   const byTarget = new Map<string, Set<Subscriber>>();
@@ -93,6 +110,10 @@ export function createChangeHub({ db, data, log, limits, retentionHours, onOpenC
     else counts.set(key, next);
   };
 
+  const everySubscriber = (signal: HubSignal) => {
+    for (const subscribers of byTarget.values()) for (const subscriber of subscribers) subscriber.deliver(signal);
+  };
+
   const dispatch = (change: StoredChange) => {
     const subscribers = byTarget.get(targetKey(change.organizationId, change.resource));
     if (!subscribers) return;
@@ -108,7 +129,35 @@ export function createChangeHub({ db, data, log, limits, retentionHours, onOpenC
     } catch (err) {
       // The events are in the change log: subscribers read them there.
       log.warn({ err }, "change hub: cannot fetch notified events; subscribers resync");
-      for (const subscribers of byTarget.values()) for (const subscriber of subscribers) subscriber.deliver({ kind: "resync" });
+      everySubscriber({ kind: "resync" });
+    }
+  };
+
+  /** The listener lost its connection: when the database does not answer either, open streams end with that fault. */
+  let probing = false;
+  const onDisconnect = async () => {
+    if (probing || closing || open === 0) return;
+    probing = true;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await prisma.$queryRaw`SELECT 1`;
+          return;
+        } catch (err) {
+          if (!isDatabaseUnavailable(err)) {
+            log.warn({ err }, "change hub: cannot ask the database whether it answers; streams resync once listening again");
+            return;
+          }
+          if (attempt >= PROBE_TRIES) {
+            log.warn({ err, open }, "change hub: the database is unavailable; open streams with an event id end with SERVICE_UNAVAILABLE and their clients resume");
+            if (!closing) everySubscriber({ kind: "unavailable", error: err as Error });
+            return;
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, PROBE_PAUSE_MS));
+      }
+    } finally {
+      probing = false;
     }
   };
 
@@ -143,8 +192,9 @@ export function createChangeHub({ db, data, log, limits, retentionHours, onOpenC
         onNotify,
         onReconnect() {
           for (const set of watchers.values()) for (const watcher of set) watcher.onResync();
-          for (const subscribers of byTarget.values()) for (const subscriber of subscribers) subscriber.deliver({ kind: "resync" });
+          everySubscriber({ kind: "resync" });
         },
+        onDisconnect: () => void onDisconnect(),
       });
       void prune();
       pruneTimer = setInterval(() => void prune(), PRUNE_EVERY_MS);
@@ -197,7 +247,7 @@ export function createChangeHub({ db, data, log, limits, retentionHours, onOpenC
     async close() {
       closing = true;
       clearInterval(pruneTimer);
-      for (const subscribers of byTarget.values()) for (const subscriber of subscribers) subscriber.deliver({ kind: "closing" });
+      everySubscriber({ kind: "closing" });
       await listener?.close();
       listener = undefined;
     },

@@ -7,12 +7,20 @@
  * commits meanwhile slips between the replay and the live events; it then yields only ids above the last
  * one it yielded. An organization's event ids commit in order (./change-log.ts), so "above the last id" is
  * exactly "not seen yet".
+ *
+ * A transient database fault inside the stream (a replay's read, or the hub's word that the database is gone)
+ * ends it with that error, which the surface maps like a query's: SERVICE_UNAVAILABLE, which tRPC's client
+ * retries by itself with the last event id, so the next stream replays from there: nothing lost, nothing twice.
+ * That holds for a client with an event id (it sent one, or this stream yielded one). A client without one
+ * would start afresh from the newest event and miss what commits in between, so its stream does not end:
+ * it reads the change log again a moment later, or once the hub listens again.
  * @see https://trpc.io/docs/server/subscriptions#tracked
  */
 import { tracked } from "@trpc/server";
 import type { TrackedEnvelope } from "@trpc/server";
 import type { ChangeType } from "../contract/common.js";
 import type { ChangeFeedReader, StoredChange } from "./change-log.js";
+import { isDatabaseUnavailable } from "../db/unavailable.js";
 import type { ChangeHub, HubSignal } from "./change-hub.js";
 import { DomainError } from "./errors.js";
 import type { Row } from "./scope.js";
@@ -39,6 +47,8 @@ export type ChangeNoticeOf<TEntity> = { type: ChangeType } & Record<string, TEnt
 
 /** How many events a replay reads per query. */
 const REPLAY_BATCH = 500;
+/** How long a stream whose client has no event id waits before reading the change log again after a transient fault. */
+const RESYNC_RETRY_MS = 1_000;
 /** How often the open streams' token expiries are checked. */
 const EXPIRY_CHECK_MS = 1_000;
 
@@ -143,7 +153,13 @@ export async function* changeStream<TEntity>(options: ChangeStreamOptions): Asyn
     else expiries.watch(options.expiresAt, expire);
   }
   const matches = matcher(input, options.searchField);
-  const notice = (change: StoredChange) => tracked(change.id, { type: change.type, [entityKey]: change.entity as TEntity });
+  // Whether the client has an event id to resume from exactly (see the file comment).
+  let resumable = Boolean(input.lastEventId);
+  const notice = (change: StoredChange) => {
+    resumable = true;
+    return tracked(change.id, { type: change.type, [entityKey]: change.entity as TEntity });
+  };
+  let resyncLater: NodeJS.Timeout | undefined;
   try {
     let last: bigint;
     if (input.lastEventId) {
@@ -174,8 +190,21 @@ export async function* changeStream<TEntity>(options: ChangeStreamOptions): Asyn
       const next = await queue.next();
       if (next === undefined) break;
       if (next.kind === "closing") throw shuttingDown();
+      // The database does not answer (the hub asked): a transient fault, mapped like a query's (SERVICE_UNAVAILABLE).
+      // Without an event id the stream waits instead: the hub resyncs it once it listens again.
+      if (next.kind === "unavailable") {
+        if (resumable) throw next.error;
+        continue;
+      }
       if (next.kind === "resync") {
-        yield* replay();
+        try {
+          yield* replay();
+        } catch (error) {
+          if (resumable || !isDatabaseUnavailable(error)) throw error;
+          clearTimeout(resyncLater);
+          resyncLater = setTimeout(() => queue.push({ kind: "resync" }), RESYNC_RETRY_MS);
+          resyncLater.unref();
+        }
         continue;
       }
       const id = BigInt(next.change.id);
@@ -185,6 +214,7 @@ export async function* changeStream<TEntity>(options: ChangeStreamOptions): Asyn
     }
     if (expired) throw new DomainError("TOKEN_EXPIRED", "The token has expired");
   } finally {
+    clearTimeout(resyncLater);
     expiries.unwatch(expire);
     signal?.removeEventListener("abort", onAbort);
     subscribed.subscription.end();

@@ -28,6 +28,11 @@ export interface Subscriber<TChange = ReceivedChange> {
   changes: TChange[];
   /** The error that ended the subscription, if one did. */
   error: { code: string | undefined; message: string } | undefined;
+  /**
+   * Errors the link reconnected after (tRPC retries BAD_GATEWAY, SERVICE_UNAVAILABLE, GATEWAY_TIMEOUT and
+   * INTERNAL_SERVER_ERROR by itself, resuming from the last event id): each with its code, in order.
+   */
+  retried: { code: string | undefined; message: string }[];
   /** Whether the stream has said it started (the server accepted the subscription). */
   started: boolean;
   /** Resolves once `count` changes have arrived (fails after `timeoutMs`). */
@@ -45,10 +50,13 @@ async function until(condition: () => boolean, timeoutMs: number, what: string):
   }
 }
 
+type ClientError = { data?: { code?: string } | null; message: string };
+
 interface Handlers<TEnvelope> {
   onStarted: () => void;
   onData: (envelope: TEnvelope) => void;
-  onError: (error: { data?: { code?: string } | null; message: string }) => void;
+  onError: (error: ClientError) => void;
+  onConnectionStateChange: (state: { state: string; error: ClientError | null }) => void;
 }
 
 /** The recording subscriber around one `subscribe` call of the client. */
@@ -59,6 +67,7 @@ function recording<TEnvelope, TChange>(
   const state: Subscriber<TChange> = {
     changes: [],
     error: undefined,
+    retried: [],
     started: false,
     async waitForChanges(count, timeoutMs = 5_000) {
       await until(() => state.changes.length >= count || state.error !== undefined, timeoutMs, `${count} changes (have ${state.changes.length})`);
@@ -83,6 +92,9 @@ function recording<TEnvelope, TChange>(
     },
     onError: (error) => {
       state.error = { code: error.data?.code, message: error.message };
+    },
+    onConnectionStateChange: ({ state: connection, error }) => {
+      if (connection === "connecting" && error) state.retried.push({ code: error.data?.code, message: error.message });
     },
   });
   return state;

@@ -9,6 +9,7 @@ import { afterAll, beforeAll } from "vitest";
 import { connectPostgres } from "../../server/db/database.js";
 import type { Database } from "../../server/db/database.js";
 import { applyMigrations } from "../../server/db/schema-engine.js";
+import type { Logger } from "../../server/logger.js";
 import { makeDependencies, startServer, testConfig } from "./app.js";
 import type { RunningServer } from "./app.js";
 import { createCluster } from "./postgres-cluster.js";
@@ -21,8 +22,11 @@ export interface ServiceOnStoppableDatabase {
   server: Pick<RunningServer, "url">;
 }
 
-/** Registers beforeAll/afterAll for a test file: the cluster, then the server on it; both are gone afterwards. */
-export function useServiceOnStoppableDatabase(): ServiceOnStoppableDatabase {
+/**
+ * Registers beforeAll/afterAll for a test file: the cluster, then the server on it; both are gone afterwards.
+ * `log` is the service's logger (silent when not given), for a test that reads what it logged.
+ */
+export function useServiceOnStoppableDatabase(options: { log?: Logger } = {}): ServiceOnStoppableDatabase {
   let cluster: Cluster | undefined;
   let db: Database | undefined;
   let server: RunningServer | undefined;
@@ -30,8 +34,8 @@ export function useServiceOnStoppableDatabase(): ServiceOnStoppableDatabase {
   beforeAll(async () => {
     cluster = await createCluster();
     await applyMigrations(new PrismaPg({ connectionString: cluster.url }));
-    db = connectPostgres(cluster.url, { poolSize: 4, connectTimeoutMs: 1_000, statementTimeoutMs: 1_000 });
-    server = await startServer(makeDependencies(db, { config: testConfig({ RATE_LIMIT_PER_IP: "0" }) }));
+    db = connectPostgres(cluster.url, { poolSize: 4, connectTimeoutMs: 1_000, statementTimeoutMs: 1_000, log: options.log });
+    server = await startServer(makeDependencies(db, { config: testConfig({ RATE_LIMIT_PER_IP: "0" }), ...(options.log && { log: options.log }) }));
   }, 120_000);
   afterAll(async () => {
     await server?.close();
