@@ -480,7 +480,7 @@ function causes(results: BenchResults): string[] {
       `(\`--max-semi-space-size=32\`: ${leverWords("semiSpace")}). Request logs stay on (one line per request is a requirement; \`LOG_LEVEL\` is the operator's choice), and the young ` +
       "generation stays at V8's default: a larger one holds up to three times its size in memory more, with the RSS target already not met. Metrics cost nothing measurable (Observability cost). " +
       "Dropping `features.list`'s output validation and named prepared statements (`@prisma/adapter-pg`'s `statementNameGenerator`) moved throughput by less than the noise in an earlier round. " +
-      "Not tried: Prisma's raw or typed SQL for the reads (it would still run through Prisma's client, whose mapping is part of the cost above), and `WEB_CONCURRENCY` with `node:cluster` (a deployment option, not a per-process lever).",
+      "Not tried: Prisma's raw or typed SQL for the reads (it would still run through Prisma's client, whose mapping is part of the cost above); `WEB_CONCURRENCY` with `node:cluster` is a deployment option, not a per-process lever (measured in the Workers table, when the run has one).",
     `- **RSS**: the service idles at ${results.startup ? mib(results.startup.serviceIdleRssBytes) : "?"} MiB against the baseline's ${results.startup ? mib(results.startup.baselineIdleRssBytes) : "?"} MiB ` +
       "(Prisma 7's client with its WASM query compiler, Express, tRPC, zod, pino, prom-client); under load its heap grows with the per-request allocations of the stack above.",
     "",
