@@ -73,7 +73,60 @@ export interface ObservabilityResults {
   otlpBytes: number;
 }
 
-export interface BenchResults {
+/** One load run of issue 22's comparisons, with the CPU time of the target's process over its measured part. */
+export interface MeasuredLoad {
+  /** `peer`: the FastAPI service; `bare`: bench/bare-app.ts; `baseline`: bench/baseline.mjs. */
+  target: "service" | "peer" | "bare" | "baseline";
+  api: "trpc" | "rest";
+  endpoint: "list" | "byId" | "create" | "update" | "delete";
+  label: string;
+  connections: number;
+  requestsPerSec: number;
+  latencyP50: number;
+  latencyP99: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+  /** utime + stime of the target's process (/proc/<pid>/stat) over the measured run. */
+  cpuSeconds: number;
+  cpuPerRequestUs: number;
+  /** Runs that take one id per request (update, delete): whether the ids ran out and started over. */
+  idsWrapped?: boolean;
+}
+
+/** The service against the FastAPI service it replaces, the same load on the same PostgreSQL. */
+export interface PeerResults {
+  connections: number;
+  /** The peer's Python and packages, as found. */
+  peer: string;
+  benchOrgRows: number;
+  deleteRowsPerDatabase: number;
+  runs: MeasuredLoad[];
+}
+
+/** CPU per request of the raw baseline, the bare named stack and the service. */
+export interface CpuResults {
+  connections: number;
+  runs: MeasuredLoad[];
+}
+
+/** WEB_CONCURRENCY=1 against 2, each figure the median of the rounds. */
+export interface WorkerResults {
+  rounds: number;
+  connections: number;
+  rows: VariantRow[];
+}
+
+/** The sections of issue 22, each absent when not run (older results, BENCH_ONLY without it, --embedded). */
+export interface ComparisonResults {
+  peer?: PeerResults;
+  cpu?: CpuResults;
+  workers?: WorkerResults;
+  /** Why a section was not run, by section name. */
+  skipped?: Record<string, string>;
+}
+
+export interface BenchResults extends ComparisonResults {
   date: string;
   mode: { quick: boolean; embedded: boolean };
   machine: { cpus: number; cpuModel: string; memoryBytes: number; node: string };
@@ -233,6 +286,7 @@ function summary(results: BenchResults, files: { throughputSvg: string; scaleSvg
     lines.push(`| metrics cost <= 5% of throughput (\`features.byId\`, \`features.list\`, 32 connections) | ${pct(costOf("metricsOn", "byId"))}, ${pct(costOf("metricsOn", "list"))} | ${mark(metricsCost <= 0.05)} |`);
     lines.push(`| tracing cost (reported, no bound) | ${pct(costOf("tracingOn", "byId"))}, ${pct(costOf("tracingOn", "list"))} | – |`);
   }
+  lines.push(...comparisonTargets(results));
   if (quick || embedded) lines.push("", "Quick and embedded runs stop the scale part at 100k features, so their growth figures are 100k / 10k.");
   lines.push("");
   if (obs) {
@@ -292,6 +346,7 @@ function summary(results: BenchResults, files: { throughputSvg: string; scaleSvg
     }
     lines.push("");
   }
+  lines.push(...comparisonSections(results));
   lines.push("## Throughput: service vs raw baseline");
   lines.push("");
   lines.push(
@@ -456,12 +511,208 @@ function causes(results: BenchResults): string[] {
       `(\`--max-semi-space-size=32\`: ${leverWords("semiSpace")}). Request logs stay on (one line per request is a requirement; \`LOG_LEVEL\` is the operator's choice), and the young ` +
       "generation stays at V8's default: a larger one holds up to three times its size in memory more, with the RSS target already not met. Metrics cost nothing measurable (Observability cost). " +
       "Dropping `features.list`'s output validation and named prepared statements (`@prisma/adapter-pg`'s `statementNameGenerator`) moved throughput by less than the noise in an earlier round. " +
-      "Not tried: Prisma's raw or typed SQL for the reads (it would still run through Prisma's client, whose mapping is part of the cost above), and `WEB_CONCURRENCY` with `node:cluster` (a deployment option, not a per-process lever).",
+      "Not tried: Prisma's raw or typed SQL for the reads (it would still run through Prisma's client, whose mapping is part of the cost above); `WEB_CONCURRENCY` with `node:cluster` is a deployment option, not a per-process lever (measured in the Workers table, when the run has one).",
     `- **RSS**: the service idles at ${results.startup ? mib(results.startup.serviceIdleRssBytes) : "?"} MiB against the baseline's ${results.startup ? mib(results.startup.baselineIdleRssBytes) : "?"} MiB ` +
       "(Prisma 7's client with its WASM query compiler, Express, tRPC, zod, pino, prom-client); under load its heap grows with the per-request allocations of the stack above.",
     "",
   );
   return lines;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Issue 22's sections: against the FastAPI service, one organization's writes, CPU per request, workers.
+
+/**
+ * The writes of one organization as recorded before issue 22's work: the full run committed in
+ * bench/results/results.json (the throughput table, `features.create` at 32 connections). Update was not
+ * measured then. Kept here, not read from results.json, because every full run rewrites that file.
+ */
+export const ONE_ORG_WRITES_REFERENCE = {
+  source: "bench/results/results.json of 2026-11-26T12:57:11Z (commit 91f4aa3), `features.create` at 32 connections",
+  values: { "trpc/create": { requestsPerSec: 396.63, latencyP99: 116 } } as Record<string, { requestsPerSec: number; latencyP99: number } | undefined>,
+};
+
+const OPERATIONS: { key: MeasuredLoad["endpoint"]; label: string }[] = [
+  { key: "create", label: "create" },
+  { key: "list", label: "list (page 1 of 20)" },
+  { key: "byId", label: "read by id" },
+  { key: "update", label: "update (PUT / features.update)" },
+  { key: "delete", label: "delete" },
+];
+const API_LABEL = { trpc: "tRPC", rest: "REST" } as const;
+
+function measured(runs: MeasuredLoad[] | undefined, target: MeasuredLoad["target"], api: MeasuredLoad["api"], endpoint: MeasuredLoad["endpoint"]) {
+  return runs?.find((r) => r.target === target && r.api === api && r.endpoint === endpoint);
+}
+
+/** A run whose figures can be trusted: no error, no id used twice. */
+const clean = (run: MeasuredLoad | undefined) => run !== undefined && run.errors === 0 && !run.idsWrapped && run.requests > 0;
+
+/** Issue 22 against the peer, per endpoint and API: the ratio, and the verdict with its reason. */
+function peerVerdict(results: ComparisonResults, api: MeasuredLoad["api"], endpoint: MeasuredLoad["endpoint"]) {
+  const service = measured(results.peer?.runs, "service", api, endpoint);
+  const peer = measured(results.peer?.runs, "peer", "rest", endpoint);
+  const ratio = service && peer ? service.requestsPerSec / peer.requestsPerSec : Number.NaN;
+  if (!service || !peer) return { service, peer, ratio, met: false, verdict: "not measured" };
+  if (!clean(service) || !clean(peer)) return { service, peer, ratio, met: false, verdict: `no (errors: service ${service.errors}, peer ${peer.errors}${service.idsWrapped || peer.idsWrapped ? ", ids ran out" : ""})` };
+  const met = ratio >= 2 && service.latencyP99 <= peer.latencyP99;
+  return { service, peer, ratio, met, verdict: met ? "yes" : ratio >= 2 ? "no (p99)" : service.latencyP99 <= peer.latencyP99 ? "no (throughput)" : "no (throughput, p99)" };
+}
+
+function cpuOf(results: ComparisonResults, target: MeasuredLoad["target"], endpoint: MeasuredLoad["endpoint"]) {
+  return measured(results.cpu?.runs, target, "trpc", endpoint)?.cpuPerRequestUs ?? Number.NaN;
+}
+
+/** Issue 22's rows of the Targets table. */
+export function comparisonTargets(results: ComparisonResults): string[] {
+  const lines: string[] = [];
+  if (results.peer) {
+    const verdicts = (["trpc", "rest"] as const).flatMap((api) => OPERATIONS.map((op) => peerVerdict(results, api, op.key)));
+    const met = verdicts.filter((v) => v.met).length;
+    lines.push(`| issue 22: throughput >= 2x the FastAPI service's and p99 no higher, at 32 connections, for create, list, read, update, delete on tRPC and REST | ${met} of ${verdicts.length} met (Against the FastAPI service) | ${mark(met === verdicts.length)} |`);
+  }
+  if (results.cpu) {
+    const byId = cpuOf(results, "service", "byId") / cpuOf(results, "bare", "byId");
+    const list = cpuOf(results, "service", "list") / cpuOf(results, "bare", "list");
+    lines.push(`| issue 22: CPU per request of the service <= the bare Express + tRPC + Prisma app's (\`features.byId\`, \`features.list\`) | ${fixed(byId)}x, ${fixed(list)}x | ${mark(byId <= 1 && list <= 1)} |`);
+  }
+  if (results.peer) {
+    const run = measured(results.peer.runs, "service", "trpc", "create");
+    const reference = ONE_ORG_WRITES_REFERENCE.values["trpc/create"];
+    const ratio = run && reference ? run.requestsPerSec / reference.requestsPerSec : Number.NaN;
+    lines.push(`| issue 22: creates of one organization at 32 connections >= 2x the recorded ${reference?.requestsPerSec ?? "–"} req/s | ${fixed(run?.requestsPerSec ?? Number.NaN, 0)} req/s = ${fixed(ratio)}x | ${mark(ratio >= 2 && clean(run))} |`);
+  }
+  if (results.workers) {
+    const w = (variant: string, endpoint: string) => results.workers?.rows.find((r) => r.variant === variant && r.endpoint === endpoint)?.requestsPerSec ?? Number.NaN;
+    lines.push(`| issue 22: \`WEB_CONCURRENCY=2\` against 1 (reported, no bound; \`byId\`, \`list\`, \`create\`) | ${["byId", "list", "create"].map((e) => `${fixed(w("workers2", e) / w("workers1", e))}x`).join(", ")} | – |`);
+  }
+  for (const [section, reason] of Object.entries(results.skipped ?? {})) lines.push(`| issue 22: ${section} | **not run**: ${reason} | – |`);
+  return lines;
+}
+
+function againstPeerSection(peer: PeerResults, results: ComparisonResults): string[] {
+  const lines = [
+    "## Against the FastAPI service",
+    "",
+    `The service (\`node dist/server/main.js\`, one process, as in the throughput table) and the FastAPI service it replaces (${peer.peer}; ` +
+      "`/usr/bin/python3 -m uvicorn app:app --workers 1`, SQLAlchemy's pool of 10 + 10 overflow), each on its own database of the same PostgreSQL, " +
+      `seeded with the same ${peer.benchOrgRows} features in one organization (the peer has no index but its primary key: its schema is its own). ` +
+      `Endpoint by endpoint, the service over tRPC, then over REST, then the peer (REST only), each alone under ${peer.connections} connections with the same warm-up and measured time and the same token. ` +
+      "Update goes through the organization's rows in turn, one per request (`description` set to a new value each time); delete takes a row per request from an organization of " +
+      `${peer.deleteRowsPerDatabase} rows seeded in both databases just before the deletes. Target (issue 22): service >= 2x the peer's throughput, and service p99 <= peer p99, with no errors.`,
+    "",
+    "| endpoint | API | service req/s | peer req/s | service / peer | service p99 ms | peer p99 ms | CPU µs/request service / peer | errors service / peer | target met |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+  ];
+  for (const api of ["trpc", "rest"] as const) {
+    for (const op of OPERATIONS) {
+      const { service, peer: p, ratio, verdict } = peerVerdict(results, api, op.key);
+      lines.push(
+        `| ${op.label} | ${API_LABEL[api]} | ${fixed(service?.requestsPerSec ?? Number.NaN, 0)} | ${fixed(p?.requestsPerSec ?? Number.NaN, 0)} | ${fixed(ratio)}x | ${service?.latencyP99 ?? "–"} | ${p?.latencyP99 ?? "–"} | ` +
+          `${fixed(service?.cpuPerRequestUs ?? Number.NaN, 0)} / ${fixed(p?.cpuPerRequestUs ?? Number.NaN, 0)} | ${service?.errors ?? "–"} / ${p?.errors ?? "–"} | ${verdict} |`,
+      );
+    }
+  }
+  lines.push("");
+  return lines;
+}
+
+function oneOrganizationWritesSection(peer: PeerResults): string[] {
+  const lines = [
+    "## Writes of one organization",
+    "",
+    `Creates and updates of one organization at ${peer.connections} connections (the runs of the table above; every write of an organization takes its lock). ` +
+      `Reference: ${ONE_ORG_WRITES_REFERENCE.source}. Target (issue 22): at least 2x the reference.`,
+    "",
+    "| write | API | req/s | p50 / p99 ms | reference req/s (p99 ms) | this run / reference | target met |",
+    "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+  ];
+  for (const key of ["create", "update"] as const) {
+    for (const api of ["trpc", "rest"] as const) {
+      const run = measured(peer.runs, "service", api, key);
+      const reference = ONE_ORG_WRITES_REFERENCE.values[`${api}/${key}`];
+      const ratio = run && reference ? run.requestsPerSec / reference.requestsPerSec : Number.NaN;
+      lines.push(
+        `| ${key} | ${API_LABEL[api]} | ${fixed(run?.requestsPerSec ?? Number.NaN, 0)} | ${run ? `${run.latencyP50} / ${run.latencyP99}` : "–"} | ${reference ? `${reference.requestsPerSec} (${reference.latencyP99})` : "none recorded"} | ${reference ? `${fixed(ratio)}x` : "–"} | ${reference ? (ratio >= 2 && clean(run) ? "yes" : "no") : "– (this run is the first figure)"} |`,
+      );
+    }
+  }
+  lines.push("");
+  return lines;
+}
+
+function cpuSection(cpu: CpuResults, results: ComparisonResults): string[] {
+  const labels = { baseline: "raw baseline (bench/baseline.mjs: node:http + pg)", bare: "bare app (bench/bare-app.ts: Express 5 + tRPC's Express adapter + Prisma)", service: "service (dist/server/main.js)", peer: "FastAPI service" };
+  const lines = [
+    "## CPU per request",
+    "",
+    `CPU time of the answering process alone (utime + stime from \`/proc/<pid>/stat\`, over the measured run, not the warm-up) divided by the requests it completed; ` +
+      `the same tRPC requests to the three, ${cpu.connections} connections, one after the other. PostgreSQL's and the load generator's CPU are not in it. ` +
+      "The bare app makes the service's Prisma calls after the same HS256 check and nothing else (no helmet, CORS, request log, metrics, output validation). Target (issue 22): service / bare <= 1.0x.",
+    "",
+    "| request | process | req/s | requests | CPU s | CPU µs/request | / bare app |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const endpoint of ["byId", "list"] as const) {
+    for (const target of ["baseline", "bare", "service"] as const) {
+      const run = measured(cpu.runs, target, "trpc", endpoint);
+      if (!run) continue;
+      lines.push(
+        `| ${run.label} | ${labels[target]} | ${fixed(run.requestsPerSec, 0)} | ${run.requests} | ${fixed(run.cpuSeconds)} | ${fixed(run.cpuPerRequestUs, 0)} | ${fixed(run.cpuPerRequestUs / cpuOf(results, "bare", endpoint))}x |`,
+      );
+    }
+  }
+  lines.push("");
+  return lines;
+}
+
+function workersSection(workers: WorkerResults): string[] {
+  const lines = [
+    "## Workers",
+    "",
+    `The service with \`WEB_CONCURRENCY=1\` (one process) and \`WEB_CONCURRENCY=2\` (a supervisor and two workers, each with its own pool of ${"`DATABASE_POOL_SIZE`"}) on this machine, ` +
+      `${workers.connections} connections; median of ${workers.rounds} round(s), the two alternating within each round.`,
+    "",
+    "| endpoint | 1 worker req/s (rounds) | 2 workers req/s (rounds) | 2 / 1 | 1 worker p50 / p99 ms | 2 workers p50 / p99 ms | errors |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const endpoint of [...new Set(workers.rows.map((r) => r.endpoint))]) {
+    const one = workers.rows.find((r) => r.variant === "workers1" && r.endpoint === endpoint);
+    const two = workers.rows.find((r) => r.variant === "workers2" && r.endpoint === endpoint);
+    const rounds = (row: VariantRow | undefined) => (row ? `${row.requestsPerSec.toFixed(0)} (${row.samples.map((n) => n.toFixed(0)).join(", ")})` : "–");
+    lines.push(
+      `| ${endpoint} | ${rounds(one)} | ${rounds(two)} | ${one && two ? `${fixed(two.requestsPerSec / one.requestsPerSec)}x` : "–"} | ${one ? `${one.latencyP50} / ${one.latencyP99}` : "–"} | ${two ? `${two.latencyP50} / ${two.latencyP99}` : "–"} | ${(one?.errors ?? 0) + (two?.errors ?? 0)} |`,
+    );
+  }
+  lines.push("");
+  return lines;
+}
+
+/** Issue 22's sections of the summary, each where its results are. */
+export function comparisonSections(results: ComparisonResults): string[] {
+  return [
+    ...(results.peer ? [...againstPeerSection(results.peer, results), ...oneOrganizationWritesSection(results.peer)] : []),
+    ...(results.cpu ? cpuSection(results.cpu, results) : []),
+    ...(results.workers ? workersSection(results.workers) : []),
+  ];
+}
+
+/** A run of some of issue 22's sections alone (BENCH_ONLY): results.json and a summary of those sections. */
+export async function writeComparisonReport(outDir: string, results: ComparisonResults & Pick<BenchResults, "date" | "mode" | "machine" | "settings" | "elapsedSeconds">): Promise<void> {
+  const lines = [
+    `# Benchmark: issue 22's sections alone (BENCH_ONLY=${String(results.settings.only)})`,
+    "",
+    `${results.date}, ${results.machine.cpus} cores (${results.machine.cpuModel}), Node ${results.machine.node}; ${results.settings.warmupSeconds as number} s warm-up, ` +
+      `${results.settings.durationSeconds as number} s measured per run; the run took ${results.elapsedSeconds.toFixed(0)} s. Not a full run: \`npm run bench\` writes bench/results/summary.md.`,
+    "",
+    "| target | measured | |",
+    "| --- | --- | --- |",
+    ...comparisonTargets(results),
+    "",
+    ...comparisonSections(results),
+  ];
+  await writeFile(path.join(outDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(path.join(outDir, "summary.md"), lines.join("\n"));
 }
 
 export async function writeReport(outDir: string, results: BenchResults): Promise<void> {

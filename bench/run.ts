@@ -2,6 +2,9 @@
  * `npm run bench [-- --quick] [-- --embedded]`: the service as users run it (built, one process) against
  * a raw `node:http` + `pg` baseline executing the same SQL, then the same service on one organization of
  * 10k, 100k and 1M features. Writes bench/results/ (JSON, SVG chart, summary.md). Not part of the tests.
+ * Issue 22's comparisons (the FastAPI service, CPU per request, workers) are in ./comparisons.ts;
+ * `BENCH_ONLY=peer,cpu,workers` runs some of them alone, `BENCH_SECONDS` shortens every measured run
+ * (both write to bench/results/custom/, which git ignores).
  *
  * Everything runs on loopback and one thing at a time (service, then baseline): on a 2-core machine the
  * server, the load generator and PostgreSQL already share the cores.
@@ -27,10 +30,12 @@ import { features as featureResource } from "../server/resources/features/defini
 import { PrismaPGliteWithExtensions, createPGlite } from "../server/db/pglite.js";
 import { applyMigrations } from "../server/db/schema-engine.js";
 import { PrismaClient } from "../server/generated/prisma/client.js";
-import { writeReport } from "./report.js";
+import { writeComparisonReport, writeReport } from "./report.js";
 import { liveBench, writeLiveReport } from "./live.js";
-import type { BenchResults, CapturedEndpoint, LeverResults, LoadResult, ObservabilityResults, PgBouncerResults, ScaleRow, Target, VariantRow } from "./report.js";
+import type { BenchResults, CapturedEndpoint, ComparisonResults, LeverResults, LoadResult, ObservabilityResults, PgBouncerResults, ScaleRow, Target, VariantRow, WorkerResults } from "./report.js";
 import { pgbouncerVersion, startPgBouncer } from "../scripts/support/pgbouncer.js";
+import { againstPeer, cpuPerRequest, peerUnavailable } from "./comparisons.js";
+import type { BenchKit } from "./comparisons.js";
 import { freePort } from "../scripts/support/throwaway-postgres.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -38,11 +43,33 @@ const flags = new Set(process.argv.slice(2));
 const quick = flags.has("--quick");
 const embedded = flags.has("--embedded");
 const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const outDir = path.join(root, "bench/results", [quick && "quick", embedded && "embedded"].filter(Boolean).join("-"));
+
+/** Issue 22's sections, each run by a full run; BENCH_ONLY=<names, comma-separated> runs only those. */
+const COMPARISONS = ["peer", "cpu", "workers"] as const;
+type Comparison = (typeof COMPARISONS)[number];
+const only = (() => {
+  const value = process.env.BENCH_ONLY?.trim();
+  if (!value) return undefined;
+  const names = value.split(",").map((name) => name.trim());
+  const unknown = names.filter((name) => !(COMPARISONS as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown section(s) ${unknown.join(", ")}; the sections it selects are ${COMPARISONS.join(", ")}`);
+  return new Set(names as Comparison[]);
+})();
+/** BENCH_SECONDS=<s>: every measured run lasts s seconds (warm-up: a quarter of it, at most 2 s), for smoke runs. */
+const benchSeconds = (() => {
+  const value = process.env.BENCH_SECONDS?.trim();
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`BENCH_SECONDS must be a positive number of seconds, not ${JSON.stringify(value)}`);
+  return seconds;
+})();
+/** A run that is not the standard one writes where git does not look. */
+const custom = only !== undefined || benchSeconds !== undefined;
+const outDir = path.join(root, "bench/results", [custom ? "custom" : quick && "quick", embedded && "embedded"].filter(Boolean).join("-"));
 
 const CONNECTIONS = [1, 32, 128];
-const WARMUP_S = quick ? 0.3 : 2;
-const DURATION_S = quick ? 1 : 8;
+const WARMUP_S = benchSeconds !== undefined ? Math.min(2, benchSeconds / 4) : quick ? 0.3 : 2;
+const DURATION_S = benchSeconds ?? (quick ? 1 : 8);
 const SCALE_SIZES = quick || embedded ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
 const SCALE_WARMUP_S = quick ? 0.3 : 0.5;
 const SCALE_DURATION_S = quick ? 1 : 3;
@@ -461,7 +488,7 @@ async function observability(endpoints: EndpointSpec[]): Promise<ObservabilityRe
 }
 
 /**
- * Levers with a setting of their own, each against the default (everything on): the lean JSON adapter
+ * Levers with a setting of their own, each against the default (everything on): the fast paths for tRPC
  * against tRPC's official adapter alone, request logs at warn (no line per request), a larger young
  * generation for V8 (--max-semi-space-size).
  */
@@ -503,6 +530,71 @@ async function behindPgBouncer(endpoints: EndpointSpec[]): Promise<PgBouncerResu
   } finally {
     await bouncer.stop();
   }
+}
+
+/**
+ * WEB_CONCURRENCY=1 against 2 on this machine (issue 22): the same requests to one process and to a
+ * supervisor with two workers, alternating within each round as the levers do.
+ */
+async function workers(endpoints: EndpointSpec[]): Promise<WorkerResults> {
+  const rounds = quick || custom ? 1 : 3;
+  const rows = await compareVariants(
+    "workers",
+    [
+      { key: "workers1", label: "WEB_CONCURRENCY=1", env: { WEB_CONCURRENCY: "1" } },
+      { key: "workers2", label: "WEB_CONCURRENCY=2", env: { WEB_CONCURRENCY: "2" } },
+    ],
+    endpoints.filter((e) => e.key === "byId" || e.key === "list" || e.key === "create"),
+    rounds,
+  );
+  return { rounds, connections: 32, rows };
+}
+
+/** What issue 22's comparisons need from this file. */
+function benchKit(): BenchKit {
+  return {
+    root,
+    log,
+    adminUrl,
+    databaseUrl,
+    secret: SECRET,
+    poolSize: POOL_SIZE,
+    warmupSeconds: WARMUP_S,
+    durationSeconds: DURATION_S,
+    benchOrg: BENCH_ORG,
+    benchOrgRows: BENCH_ORG_ROWS,
+    createdName: CREATED_NAME,
+    token,
+    startService: (env) => start("service", "", env),
+    startBaseline: () => start("baseline", capturedFile),
+    seedService: async (org, from, to) => {
+      const sql = await openSql();
+      try {
+        await seed(sql, org, from, to);
+      } finally {
+        await sql.close();
+      }
+    },
+    removeCreated,
+  };
+}
+
+/**
+ * Issue 22's sections (all, or BENCH_ONLY's), one after the other. They need PostgreSQL: the peer has its
+ * own database on it, the workers cannot share PGlite, the bare app connects as the service does.
+ */
+async function comparisons(endpoints: EndpointSpec[], byIdId: string): Promise<ComparisonResults> {
+  const selected = (name: Comparison) => !only || only.has(name);
+  const results: ComparisonResults = {};
+  if (embedded) {
+    log("issue 22's sections (peer, cpu, workers) need PostgreSQL: NOT RUN on embedded PGlite");
+    results.skipped = Object.fromEntries(COMPARISONS.map((name) => [name, "needs PostgreSQL (this run is on embedded PGlite)"]));
+    return results;
+  }
+  if (selected("peer")) results.peer = await againstPeer(benchKit(), dbName);
+  if (selected("cpu")) results.cpu = await cpuPerRequest(benchKit(), byIdId);
+  if (selected("workers")) results.workers = await workers(endpoints);
+  return results;
 }
 
 /** Spawn to a ready answer of the built service (3 starts, median), and both processes' RSS a second after start. */
@@ -619,7 +711,16 @@ if (flags.has("--live")) {
   process.exit(0);
 }
 
-log(`${quick ? "quick" : "full"} run on ${embedded ? "embedded PGlite" : `PostgreSQL (${new URL(adminUrl).host})`}; results to ${path.relative(root, outDir)}/`);
+log(`${only ? `BENCH_ONLY=${[...only].join(",")}` : quick ? "quick" : "full"} run on ${embedded ? "embedded PGlite" : `PostgreSQL (${new URL(adminUrl).host})`}; results to ${path.relative(root, outDir)}/`);
+// The FastAPI service is part of the targets: a run that would leave it out stops here, before any work.
+if (!embedded && !flags.has("--levers") && (!only || only.has("peer"))) {
+  const missing = peerUnavailable(root);
+  if (missing) {
+    console.error(`bench: cannot run the FastAPI service beside the service: ${missing}`);
+    process.exit(1);
+  }
+}
+if (embedded && only) throw new Error("BENCH_ONLY's sections need PostgreSQL: run them without --embedded");
 log("building the server (npm run build:server)");
 const build = spawnSync("npm", ["run", "-s", "build:server"], { cwd: root, stdio: "inherit" });
 if (build.status !== 0) throw new Error("npm run build:server failed");
@@ -637,45 +738,57 @@ try {
   await writeFile(capturedFile, JSON.stringify({ note: "SQL the service sent for each benchmark request, from Prisma's query log", endpoints: captured }, null, 2));
   log(`captured ${captured.reduce((n, e) => n + e.statements.length, 0)} statements from Prisma's query log`);
 
-  if (flags.has("--levers")) {
-    // `npm run bench -- --levers`: only the levers' comparison, printed (nothing written).
-    console.log(JSON.stringify(await levers(endpoints), null, 2));
-    process.exit(0);
-  }
-  if (flags.has("--pgbouncer")) {
+  if (only) {
+    // BENCH_ONLY: those of issue 22's sections alone, to bench/results/custom/.
+    const partial = await comparisons(endpoints, byIdRow!.id);
+    await writeComparisonReport(outDir, {
+      date: new Date().toISOString(),
+      mode: { quick, embedded },
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "", memoryBytes: os.totalmem(), node: process.version },
+      settings: { only: [...only].join(","), warmupSeconds: WARMUP_S, durationSeconds: DURATION_S, poolSize: POOL_SIZE, benchOrgRows: BENCH_ORG_ROWS },
+      ...partial,
+      elapsedSeconds: (Date.now() - started) / 1000,
+    });
+    log(`done: ${path.relative(root, outDir)}/summary.md`);
+  } else if (flags.has("--pgbouncer")) {
     // `npm run bench -- --pgbouncer`: only the direct vs PgBouncer comparison, printed (nothing written).
     if (embedded) throw new Error("--pgbouncer needs PostgreSQL (not --embedded)");
     console.log(JSON.stringify(await behindPgBouncer(endpoints), null, 2));
-    await dropDatabase();
-    process.exit(0);
+  } else if (flags.has("--levers")) {
+    // `npm run bench -- --levers`: only the levers' comparison, printed (nothing written).
+    console.log(JSON.stringify(await levers(endpoints), null, 2));
+  } else {
+    const startupResults = await startup();
+    const load = await throughput(endpoints, capturedFile);
+    const observabilityResults = await observability(endpoints);
+    const leverResults = await levers(endpoints);
+    // PgBouncer pools connections to a PostgreSQL server: not part of the embedded run.
+    const pgbouncerResults = embedded ? undefined : await behindPgBouncer(endpoints);
+    // Before the scale part, which adds a million rows to the table the peer's seed mirrors.
+    const comparisonResults = await comparisons(endpoints, byIdRow!.id);
+    const scaleRows = await scale();
+    const results: BenchResults = {
+      date: new Date().toISOString(),
+      mode: { quick, embedded },
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "", memoryBytes: os.totalmem(), node: process.version },
+      settings: { connections: CONNECTIONS, warmupSeconds: WARMUP_S, durationSeconds: DURATION_S, poolSize: POOL_SIZE, benchOrgRows: BENCH_ORG_ROWS, searchTerm: SEARCH_TERM, exactCountLimit: EXACT_COUNT_LIMIT },
+      load,
+      observability: observabilityResults,
+      levers: leverResults,
+      ...(pgbouncerResults && { pgbouncer: pgbouncerResults }),
+      ...comparisonResults,
+      startup: startupResults,
+      scale: scaleRows,
+      captured,
+      elapsedSeconds: (Date.now() - started) / 1000,
+    };
+    await writeReport(outDir, results);
+    // Live updates need PostgreSQL (LISTEN/NOTIFY across processes): not part of the embedded run.
+    if (!embedded) await writeLiveReport(outDir, await liveBench(adminUrl, log));
+    log(`done in ${results.elapsedSeconds.toFixed(0)} s: ${path.relative(root, outDir)}/summary.md`);
   }
-  const startupResults = await startup();
-  const load = await throughput(endpoints, capturedFile);
-  const observabilityResults = await observability(endpoints);
-  const leverResults = await levers(endpoints);
-  // PgBouncer pools connections to a PostgreSQL server: not part of the embedded run.
-  const pgbouncerResults = embedded ? undefined : await behindPgBouncer(endpoints);
-  const scaleRows = await scale();
-  const results: BenchResults = {
-    date: new Date().toISOString(),
-    mode: { quick, embedded },
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "", memoryBytes: os.totalmem(), node: process.version },
-    settings: { connections: CONNECTIONS, warmupSeconds: WARMUP_S, durationSeconds: DURATION_S, poolSize: POOL_SIZE, benchOrgRows: BENCH_ORG_ROWS, searchTerm: SEARCH_TERM, exactCountLimit: EXACT_COUNT_LIMIT },
-    load,
-    observability: observabilityResults,
-    levers: leverResults,
-    ...(pgbouncerResults && { pgbouncer: pgbouncerResults }),
-    startup: startupResults,
-    scale: scaleRows,
-    captured,
-    elapsedSeconds: (Date.now() - started) / 1000,
-  };
-  await writeReport(outDir, results);
-  // Live updates need PostgreSQL (LISTEN/NOTIFY across processes): not part of the embedded run.
-  if (!embedded) await writeLiveReport(outDir, await liveBench(adminUrl, log));
-  log(`done in ${results.elapsedSeconds.toFixed(0)} s: ${path.relative(root, outDir)}/summary.md`);
 } finally {
   await dropDatabase().catch((error: unknown) => console.error("could not drop the benchmark database:", error));
 }
-// Read back once so a broken file fails the run, not the reader.
-JSON.parse(await readFile(path.join(outDir, "results.json"), "utf8"));
+// Read back once so a broken file fails the run, not the reader (--levers writes none).
+if ((!flags.has("--levers") && !flags.has("--pgbouncer")) || only) JSON.parse(await readFile(path.join(outDir, "results.json"), "utf8"));
