@@ -9,6 +9,7 @@ import type { Database } from "./db/database.js";
 import type { RedisClient } from "./http/rate-limit.js";
 import { createChangeHub } from "./kit/change-hub.js";
 import type { ChangeHub } from "./kit/change-hub.js";
+import { DEFAULT_IDEMPOTENCY } from "./kit/idempotency.js";
 import { createOrgData } from "./kit/scope.js";
 import { createResourceServices } from "./kit/service.js";
 import type { ResourceServices } from "./kit/service.js";
@@ -41,6 +42,8 @@ export interface DependencyOptions {
   redis?: RedisClient | undefined;
   /** The tRPC procedures' full paths, the metrics' label values (an unknown path is counted as "unknown", never as itself). */
   procedurePaths?: Iterable<string> | undefined;
+  /** The clock idempotency keys of creates are stamped and expired by (tests move it); left out: the process's. */
+  now?: (() => Date) | undefined;
 }
 
 export function createDependencies(config: Config, db: Database, log: Logger, options: DependencyOptions = {}): AppDependencies {
@@ -75,7 +78,12 @@ export function createDependencies(config: Config, db: Database, log: Logger, op
       claims: { organization: config.jwt.orgClaim, sub: config.jwt.subClaim, role: config.jwt.roleClaim },
       roles: config.roles,
     }),
-    resourceServices: createResourceServices(definitions, data, { hub: changeHub, retentionHours: config.live.eventRetentionHours }),
+    resourceServices: createResourceServices(
+      definitions,
+      data,
+      { hub: changeHub, retentionHours: config.live.eventRetentionHours },
+      { idempotency: { ...DEFAULT_IDEMPOTENCY, ...(options.now && { now: options.now }) } },
+    ),
     organizations: createOrganizations(db.prisma),
     metrics,
     changeHub,
