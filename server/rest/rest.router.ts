@@ -122,14 +122,15 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
     /** A create's body and Idempotency-Key, every bad field of both in one 422 (as FastAPI answers headers and body). */
     const createOf = (req: Request, fromPath?: Record<string, string>) => {
       const { key, errors } = idempotencyKeyOf(req);
+      let data: Record<string, unknown>;
       try {
-        const { data } = parseSnake(resource.schemas.createInput, jsonBodyOf(req), { location: "body", fromPath });
-        if (errors.length > 0) throw new RestError(422, errors);
-        return { data, idempotencyKey: key };
+        data = parseSnake(resource.schemas.createInput, jsonBodyOf(req), { location: "body", fromPath }).data;
       } catch (cause) {
         if (errors.length > 0 && cause instanceof RestError && Array.isArray(cause.detail)) throw new RestError(422, [...errors, ...cause.detail]);
         throw cause;
       }
+      if (errors.length > 0) throw new RestError(422, errors);
+      return { data, idempotencyKey: key };
     };
     /** 201 and the entity; with a key, a replay of its first create says so in `Idempotent-Replayed: true`. */
     const created = async (res: Response, actor: Actor, svc: ResourceService<ResourceContract>, { data, idempotencyKey }: ReturnType<typeof createOf>) => {
