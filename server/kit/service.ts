@@ -263,7 +263,7 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
         if (claim.replay) return { entity: claim.replay as EntityOf<C>, replayed: true };
         if (hasReferences) await tx.log.lockOrganization();
         const entity = await insert(tx, actor, input);
-        await claim.record(entity as Row);
+        await claim.record(entity);
         return { entity, replayed: false };
       });
     },

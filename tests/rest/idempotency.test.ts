@@ -89,10 +89,12 @@ describe("POST with an Idempotency-Key", () => {
     expect((await post(FEATURES, token, { name: "First" }, key)).status).toBe(201);
     const changed = await api.call<Validation>("POST", FEATURES, { token, body: { name: "Second" }, headers: { "idempotency-key": key } });
     expect(changed.status).toBe(422);
-    expect(changed.body.detail).toEqual([{ loc: ["header", "idempotency-key"], msg: expect.stringContaining("another input"), type: "idempotency_key_reused" }]);
+    expect(changed.body.detail).toMatchObject([{ loc: ["header", "idempotency-key"], type: "idempotency_key_reused" }]);
+    expect(changed.body.detail[0]?.msg).toContain("another input");
     const bob = await api.call<Validation>("POST", FEATURES, { token: as("bob"), body: { name: "First" }, headers: { "idempotency-key": key } });
     expect(bob.status).toBe(422);
-    expect(bob.body.detail).toEqual([{ loc: ["header", "idempotency-key"], msg: expect.stringContaining("another caller"), type: "idempotency_key_reused" }]);
+    expect(bob.body.detail).toMatchObject([{ loc: ["header", "idempotency-key"], type: "idempotency_key_reused" }]);
+    expect(bob.body.detail[0]?.msg).toContain("another caller");
     expect(await featureRows(org)).toBe(1);
   });
 

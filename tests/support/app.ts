@@ -55,8 +55,8 @@ export function testClock(): TestClock {
 }
 
 export function makeDependencies(db: Database, options: { config?: Config; log?: Logger; clock?: TestClock } = {}): AppDependencies {
-  const config = options.config ?? testConfig();
-  return createDependencies(config, db, options.log ?? pino({ level: "silent" }), { procedurePaths, now: options.clock?.now });
+  const { config = testConfig(), clock } = options;
+  return createDependencies(config, db, options.log ?? pino({ level: "silent" }), { procedurePaths, now: clock && (() => clock.now()) });
 }
 
 export function tokenFor(sub: string, organizationId: string, extra: { role?: string; email?: string; minutes?: number } = {}): string {
