@@ -268,7 +268,13 @@ export function resourceContract<
    * What the tRPC create takes: the create input and an optional `idempotencyKey`. The create input stays
    * the fields alone: it is REST's body, where the key is the `Idempotency-Key` header.
    */
-  const createProcedureInput = createInput.extend({ idempotencyKey: IdempotencyKey.optional() });
+  const createProcedureInput = createInput.extend({
+    idempotencyKey: IdempotencyKey.optional().meta({
+      description: "Makes the create safe to retry: the same key and input within 24 hours answer the first create again",
+      // The developer panel's starting input leaves it out (an empty key is refused): server/panel/static/panel.js.
+      "x-not-in-examples": true,
+    }),
+  });
   const sortFields = [...ALWAYS_SORTABLE, ...(spec.sortable ?? [])] as [TSort | (typeof ALWAYS_SORTABLE)[number], ...(TSort | (typeof ALWAYS_SORTABLE)[number])[]];
   for (const field of spec.sortable ?? []) {
     if (!(field in spec.output)) throw new Error(`${spec.key}: the sortable field ${field} is not a field of the entity`);
