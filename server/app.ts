@@ -25,6 +25,7 @@ import { definitions } from "./resources/definitions.js";
 import { createDocsRouter } from "./rest/docs.router.js";
 import { API_KEYS_PATH, apiKeyRoutes } from "./rest/api-keys.routes.js";
 import { restEndpointsOf } from "./rest/endpoints.js";
+import { IDEMPOTENT_REPLAYED_HEADER } from "./rest/idempotency.js";
 import { buildOpenApiDocument } from "./rest/openapi.js";
 import { createRestRouter } from "./rest/rest.router.js";
 import { appRouter, subscriptionPaths } from "./trpc/app-router.js";
@@ -134,7 +135,8 @@ function mountHealth(app: Express, deps: AppDependencies, state: AppState): void
 /** CORS, then for both APIs the declared body limit and the rate limits (per IP, and per organization of a valid token). */
 function mountApiGuards(app: Express, deps: AppDependencies, authenticate: RequestAuthenticator): void {
   const { config, log } = deps;
-  app.use(cors({ origin: config.allowedOrigins, maxAge: 600 }));
+  // A browser may read a replayed create's `Idempotent-Replayed` (a preflight allows any request header asked for, Idempotency-Key included).
+  app.use(cors({ origin: config.allowedOrigins, maxAge: 600, exposedHeaders: [IDEMPOTENT_REPLAYED_HEADER] }));
   // 413 and 429 are answered in the shape of the API the request was for.
   const refuse = refusalFor(REST_BASE);
   app.use(API_PATHS, declaredBodyLimit(config.maxBodyBytes, refuse));

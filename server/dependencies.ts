@@ -12,6 +12,7 @@ import { rateLimitStoreOf } from "./http/redis.js";
 import type { RedisConnection } from "./http/redis.js";
 import { createChangeHub } from "./kit/change-hub.js";
 import type { ChangeHub } from "./kit/change-hub.js";
+import { DEFAULT_IDEMPOTENCY } from "./kit/idempotency.js";
 import { createOrgData } from "./kit/scope.js";
 import { createResourceServices } from "./kit/service.js";
 import type { ResourceServices } from "./kit/service.js";
@@ -50,6 +51,8 @@ export interface DependencyOptions {
   procedurePaths?: Iterable<string> | undefined;
   /** The least time between two fetches of JWT_JWKS_URL for unknown `kid`s; unset: 30 s (tests shorten it). */
   jwksRefetchWindowMs?: number | undefined;
+  /** The clock idempotency keys of creates are stamped and expired by (tests move it); left out: the process's. */
+  now?: (() => Date) | undefined;
 }
 
 export function createDependencies(config: Config, db: Database, log: Logger, options: DependencyOptions = {}): AppDependencies {
@@ -93,7 +96,12 @@ export function createDependencies(config: Config, db: Database, log: Logger, op
     redis: options.redis,
     verifyToken: apiKeyVerifier ? withApiKeys(verifyJwt, apiKeyVerifier) : verifyJwt,
     apiKeys: apiKeyVerifier && createApiKeyService(data, { onRevoked: (organizationId) => apiKeyVerifier.forget(organizationId) }),
-    resourceServices: createResourceServices(definitions, data, { hub: changeHub, retentionHours: config.live.eventRetentionHours }),
+    resourceServices: createResourceServices(
+      definitions,
+      data,
+      { hub: changeHub, retentionHours: config.live.eventRetentionHours },
+      { idempotency: { ...DEFAULT_IDEMPOTENCY, ...(options.now && { now: options.now }) } },
+    ),
     organizations: createOrganizations(db.prisma),
     metrics,
     changeHub,

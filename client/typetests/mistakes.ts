@@ -24,6 +24,10 @@ export async function mistakes(feature: Feature): Promise<void> {
   await client.features.create.mutate({ name: "Dark mode", status: "ARCHIVED" });
   // @ts-expect-error unknown input field (the server rejects it too: strict objects)
   await client.features.create.mutate({ name: "Dark mode", color: "red" });
+  // @ts-expect-error idempotencyKey is a string
+  await client.features.create.mutate({ name: "Dark mode", idempotencyKey: 42 });
+  // @ts-expect-error idempotencyKey is a create's only: an update has none
+  await client.features.update.mutate({ id: feature.id, data: { name: "Renamed" }, idempotencyKey: "k" });
   // @ts-expect-error page is a number
   await client.features.list.query({ page: "2" });
   // @ts-expect-error byId needs an id

@@ -38,6 +38,13 @@ export async function everyProcedure(): Promise<void> {
   const createInput: FeatureCreateInput = { name: "Dark mode", description: null, status: "INACTIVE" };
   const created: Feature = await client.features.create.mutate(createInput);
   await client.features.create.mutate({ name: "Only a name" });
+  // A retry with the same idempotencyKey answers the first create again (every resource's create takes one).
+  const idempotencyKey: string = crypto.randomUUID();
+  const once: Feature = await client.features.create.mutate({ name: "Once", idempotencyKey });
+  const keyed: FeatureCreateInput = { name: "Once", idempotencyKey };
+  void once;
+  void keyed;
+  await client.projects.create.mutate({ key: "web", name: "Web", idempotencyKey });
 
   const listInput: FeatureListInput = { page: 2, limit: 10, search: "dark", status: "ACTIVE" };
   const page: FeaturePage = await client.features.list.query(listInput);

@@ -48,6 +48,19 @@ export const FieldInput = {
  */
 export const ExpectedUpdatedAt = z.iso.datetime({ error: "must be an ISO-8601 timestamp (the updatedAt last read)" });
 
+/**
+ * A create's idempotency key (`idempotencyKey` of a tRPC create, the `Idempotency-Key` header of a REST
+ * POST): the client's name for one create, so a retry after a timeout answers the first create again
+ * instead of making a second row (server/kit/idempotency.ts). 1 to 255 printable ASCII characters without
+ * spaces (it travels in an HTTP header, which trims spaces and joins repeated headers with ", "); a UUID
+ * made once per create and reused by its retries is a good key.
+ */
+export const IdempotencyKey = z
+  .string()
+  .min(1, "must not be empty")
+  .max(255, "must be at most 255 characters")
+  .regex(/^[\x21-\x7e]*$/, "must be printable ASCII without spaces (a UUID is a good key)");
+
 /** A resource's id. */
 export const ResourceId = () => z.uuid({ error: "must be a UUID" });
 
@@ -250,6 +263,18 @@ export function resourceContract<
 
   const entity = z.object({ ...ownedHead, ...spec.output, ...ownedTail });
   const createInput = z.strictObject(spec.create);
+  if ("idempotencyKey" in spec.create) throw new Error(`${spec.key}: a field may not be called idempotencyKey (the create procedure's own input)`);
+  /**
+   * What the tRPC create takes: the create input and an optional `idempotencyKey`. The create input stays
+   * the fields alone: it is REST's body, where the key is the `Idempotency-Key` header.
+   */
+  const createProcedureInput = createInput.extend({
+    idempotencyKey: IdempotencyKey.optional().meta({
+      description: "Makes the create safe to retry: the same key and input within 24 hours answer the first create again",
+      // The developer panel's starting input leaves it out (an empty key is refused): server/panel/static/panel.js.
+      "x-not-in-examples": true,
+    }),
+  });
   const sortFields = [...ALWAYS_SORTABLE, ...(spec.sortable ?? [])] as [TSort | (typeof ALWAYS_SORTABLE)[number], ...(TSort | (typeof ALWAYS_SORTABLE)[number])[]];
   for (const field of spec.sortable ?? []) {
     if (!(field in spec.output)) throw new Error(`${spec.key}: the sortable field ${field} is not a field of the entity`);
@@ -330,6 +355,7 @@ export function resourceContract<
   return {
     entity,
     createInput,
+    createProcedureInput,
     listInput,
     page,
     infiniteInput,
@@ -359,6 +385,7 @@ export function resourceContract<
 export interface ResourceContract {
   entity: z.ZodObject;
   createInput: z.ZodType<Record<string, unknown>>;
+  createProcedureInput: z.ZodType<Record<string, unknown> & { idempotencyKey?: string | undefined }>;
   listInput: z.ZodType<{ page: number; limit: number; search?: string | undefined; sort?: { field: string; direction: SortDirection } | undefined }>;
   page: z.ZodType<{ data: unknown[]; pagination: Pagination }>;
   infiniteInput: z.ZodType<{

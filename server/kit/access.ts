@@ -171,6 +171,7 @@ export function accessMetaOf(policy: AccessPolicy, procedure: ResourceProcedure)
 /** Each method of a resource service and the procedure it serves. */
 const PROCEDURE_OF_METHOD = {
   create: "create",
+  createWithKey: "create",
   list: "list",
   infinite: "infinite",
   byId: "byId",

@@ -12,6 +12,8 @@ export type DomainReason =
   | "UNIQUE_VIOLATION"
   | "REFERENCED"
   | "INVALID_REFERENCE"
+  | "IDEMPOTENCY_KEY_REUSED"
+  | "IDEMPOTENCY_KEY_IN_USE"
   | "EVENTS_EXPIRED"
   | "TOO_MANY_SUBSCRIPTIONS"
   | "SHUTTING_DOWN"
@@ -25,6 +27,8 @@ export const STATUS_OF = {
   UNIQUE_VIOLATION: "CONFLICT",
   REFERENCED: "CONFLICT",
   INVALID_REFERENCE: "BAD_REQUEST",
+  IDEMPOTENCY_KEY_REUSED: "BAD_REQUEST",
+  IDEMPOTENCY_KEY_IN_USE: "CONFLICT",
   EVENTS_EXPIRED: "PRECONDITION_FAILED",
   TOO_MANY_SUBSCRIPTIONS: "TOO_MANY_REQUESTS",
   SHUTTING_DOWN: "SERVICE_UNAVAILABLE",
@@ -106,5 +110,30 @@ export class InvalidReferenceError extends DomainError {
     target: string,
   ) {
     super("INVALID_REFERENCE", `must be the id of a ${target} of your organization`);
+  }
+}
+
+/**
+ * A create's idempotency key was used in the last 24 hours for another create of the resource: another
+ * input, or another caller of the organization. Bad input on the key (tRPC `fieldErrors.idempotencyKey`,
+ * REST 422 on `["header", "idempotency-key"]`); nothing is written.
+ */
+export class IdempotencyKeyReusedError extends DomainError {
+  override name = "IdempotencyKeyReusedError";
+  constructor(byAnotherCaller: boolean) {
+    super(
+      "IDEMPOTENCY_KEY_REUSED",
+      byAnotherCaller
+        ? "was used by another caller of the organization for a create in the last 24 hours: use a new key for each create"
+        : "was used for a create with another input in the last 24 hours: send the same input to retry, or use a new key for a new create",
+    );
+  }
+}
+
+/** The first create with this idempotency key is still running: retry shortly, and get its answer. */
+export class IdempotencyKeyInUseError extends DomainError {
+  override name = "IdempotencyKeyInUseError";
+  constructor() {
+    super("IDEMPOTENCY_KEY_IN_USE", "A create with this idempotency key is still running; retry shortly to get its answer");
   }
 }

@@ -12,7 +12,8 @@
  * scopes Prisma calls and raw SQL alike.
  *
  * The change log (`change_events`, every resource's events) is org-owned too: `OrgData.events` binds its
- * rows to one organization the same way, so `change-log.ts` never writes an organization condition itself.
+ * rows to one organization the same way, so `change-log.ts` never writes an organization condition itself;
+ * so does `OrgData.idempotencyKeys` for the keys of creates (`idempotency.ts`).
  */
 import type { Role } from "../contract/roles.js";
 import type { PrismaClient } from "../db/database.js";
@@ -28,8 +29,11 @@ export interface Actor {
   unknownRole?: string;
 }
 
-/** The models an organization owns: every model but `Organization` itself and the change log (generated ones included). */
-export type OwnedModel = Exclude<Prisma.ModelName, "Organization" | "ChangeEvent">;
+/**
+ * The models an organization owns: every model but `Organization` itself, the change log and the
+ * idempotency keys of creates (generated ones included).
+ */
+export type OwnedModel = Exclude<Prisma.ModelName, "Organization" | "ChangeEvent" | "IdempotencyKey">;
 
 /** What the kit reads of Prisma's data model (`PrismaClient._runtimeDataModel`), per model. */
 export interface DataModel {
@@ -102,12 +106,25 @@ export interface ScopedEvents {
   executeRaw(build: (organizationId: Prisma.Sql) => Prisma.Sql): Promise<number>;
 }
 
+/**
+ * The idempotency keys of one organization's creates (`idempotency_keys`): raw SQL only (./idempotency.ts
+ * says why), which receives the organization as a bound parameter from here, never from its caller.
+ */
+export interface ScopedIdempotencyKeys {
+  /** Runs the query `build` makes of the organization id (a bound parameter). */
+  queryRaw<T>(build: (organizationId: Prisma.Sql) => Prisma.Sql): Promise<T[]>;
+  /** Runs the statement `build` makes of the organization id (a bound parameter). */
+  executeRaw(build: (organizationId: Prisma.Sql) => Prisma.Sql): Promise<number>;
+}
+
 /** The org-scoped data layer services are given instead of the Prisma client. */
 export interface OrgData {
   /** `model` as seen by `actor`: its organization's live rows only. */
   scoped(model: OwnedModel, table: string, actor: Actor): ScopedModel;
   /** The change log as seen by one organization: its events only. */
   events(organizationId: string): ScopedEvents;
+  /** The idempotency keys of one organization's creates. */
+  idempotencyKeys(organizationId: string): ScopedIdempotencyKeys;
   /** Runs `work` in one database transaction: everything it does through `data` commits or rolls back together. */
   transaction<T>(work: (data: OrgData) => Promise<T>): Promise<T>;
   /** Prisma's data model (models, tables, fields), for checking the resources' definitions at start. */
@@ -181,6 +198,12 @@ function orgDataOn(
       return {
         findMany: (args) => prisma.changeEvent.findMany(inOrganization(args)) as never,
         findFirst: (args) => prisma.changeEvent.findFirst(inOrganization(args)) as never,
+        executeRaw: (build) => prisma.$executeRaw(build(Prisma.sql`${organizationId}`)),
+      };
+    },
+    idempotencyKeys(organizationId) {
+      return {
+        queryRaw: <T>(build: (organizationId: Prisma.Sql) => Prisma.Sql) => prisma.$queryRaw<T[]>(build(Prisma.sql`${organizationId}`)),
         executeRaw: (build) => prisma.$executeRaw(build(Prisma.sql`${organizationId}`)),
       };
     },

@@ -10,25 +10,37 @@
  * delete refuses (`restrict`) or soft-deletes (`cascade`) the live rows that refer to the row. Every write
  * that involves a reference takes the organization's lock before its first read, as a delete does, so a
  * child's create and its parent's delete run one after the other: no live row ever refers to a deleted one.
+ *
+ * A create may carry an idempotency key (`createWithKey`, ./idempotency.ts): its key is claimed in the
+ * create's transaction and written with it, so a retry answers the first create again.
  */
 import type { TrackedEnvelope } from "@trpc/server";
 import type { ChangeEvent, Pagination, ResourceContract } from "../contract/common.js";
 import { Prisma } from "../generated/prisma/client.js";
 import { notOwnedRefusal, ownedBy, withAccess } from "./access.js";
 import { changedFields, createChangeFeedReader, createChangeLog } from "./change-log.js";
+import type { ChangeLog } from "./change-log.js";
 import type { ChangeHub } from "./change-hub.js";
 import { changeStream } from "./change-stream.js";
 import type { ChangeNoticeOf, ChangeStreamOptions } from "./change-stream.js";
 import { columnOf, resolveStorage, uniqueIndexName } from "./define.js";
 import type { CreateInputOf, EntityOf, InfiniteParamsOf, ListParamsOf, OnDelete, ResolvedStorage, ResourceDefinition, UpdateDataOf } from "./define.js";
 import { ConflictError, InvalidReferenceError, NotFoundError, ReferencedError, UniqueViolationError } from "./errors.js";
+import { createIdempotency, DEFAULT_IDEMPOTENCY, fingerprintOf } from "./idempotency.js";
+import type { Idempotency, IdempotencyOptions } from "./idempotency.js";
 import { createListing } from "./listing.js";
-import type { Actor, OrgData, Row } from "./scope.js";
+import type { Actor, OrgData, Row, ScopedModel } from "./scope.js";
 import { wireOf } from "./wire.js";
 import type { Wire } from "./wire.js";
 
 export interface ResourceService<C extends ResourceContract> {
   create(actor: Actor, input: CreateInputOf<C>): Promise<EntityOf<C>>;
+  /**
+   * A create done once per `idempotencyKey` (./idempotency.ts): within the retention, the same key and
+   * input answer the first create's entity again (`replayed`) and write nothing; another input or caller
+   * is IdempotencyKeyReusedError; while the first is still running, IdempotencyKeyInUseError.
+   */
+  createWithKey(actor: Actor, input: CreateInputOf<C>, idempotencyKey: string): Promise<{ entity: EntityOf<C>; replayed: boolean }>;
   list(actor: Actor, params: ListParamsOf<C>): Promise<{ data: EntityOf<C>[]; pagination: Pagination }>;
   infinite(actor: Actor, params: InfiniteParamsOf<C>): Promise<{ items: EntityOf<C>[]; nextCursor: string | null }>;
   byId(actor: Actor, id: string): Promise<EntityOf<C>>;
@@ -54,6 +66,12 @@ export interface LiveOptions {
   retentionHours: number;
 }
 
+/** What the services take beside the data and the hub. */
+export interface ServiceOptions {
+  /** How long idempotency keys of creates are kept, and their clock; left out: 24 hours on the process's clock. */
+  idempotency?: IdempotencyOptions | undefined;
+}
+
 /** Resource services by key, seen without their contracts: what the tRPC context and the REST routes hold. */
 export type AnyResourceServices = Readonly<Record<string, ResourceService<ResourceContract> | undefined>>;
 
@@ -77,7 +95,12 @@ const wordsOf = (key: string) => key.replace(/[A-Z]/g, (letter) => ` ${letter.to
  * definition whose model, table or columns the schema does not have, or whose reference names a resource
  * the list does not have, stops the start here.
  */
-export function createResourceServices<D extends Record<string, ResourceDefinition>>(definitions: D, data: OrgData, live: LiveOptions): ResourceServices<D> {
+export function createResourceServices<D extends Record<string, ResourceDefinition>>(
+  definitions: D,
+  data: OrgData,
+  live: LiveOptions,
+  options: ServiceOptions = {},
+): ResourceServices<D> {
   const resolved = new Map<string, Resolved>();
   for (const [key, definition] of Object.entries(definitions)) {
     if (definition.key !== key) throw new Error(`the list of resources has ${definition.key} under the key ${key}: list each under its own key`);
@@ -91,7 +114,8 @@ export function createResourceServices<D extends Record<string, ResourceDefiniti
     }
   }
   const graph = createGraph(resolved);
-  return Object.fromEntries([...resolved.keys()].map((key) => [key, createService(key, graph, data, live)])) as ResourceServices<D>;
+  const idempotency = createIdempotency(data, options.idempotency ?? DEFAULT_IDEMPOTENCY);
+  return Object.fromEntries([...resolved.keys()].map((key) => [key, createService(key, graph, data, live, idempotency)])) as ResourceServices<D>;
 }
 
 /** The resources of one list, and the writes that span several of them (references, cascades). */
@@ -108,6 +132,13 @@ interface Graph {
 }
 
 const changeLogOf = (on: OrgData, actor: Actor, resource: string) => createChangeLog(on.events(actor.organizationId), resource, actor.sub);
+
+/** What a write's work is given in its transaction: the data, the resource's scope and its change log. */
+interface WriteSteps {
+  on: OrgData;
+  scope: ScopedModel;
+  log: ChangeLog;
+}
 
 function createGraph(resolved: Map<string, Resolved>): Graph {
   const get = (key: string): Resolved => {
@@ -179,7 +210,7 @@ export function createResourceService<C extends ResourceContract>(resource: Reso
   return createResourceServices({ [resource.key]: resource }, data, live)[resource.key] as ResourceService<C>;
 }
 
-function createService<C extends ResourceContract>(key: string, graph: Graph, data: OrgData, live: LiveOptions): ResourceService<C> {
+function createService<C extends ResourceContract>(key: string, graph: Graph, data: OrgData, live: LiveOptions, idempotency: Idempotency): ResourceService<C> {
   const self = graph.get(key);
   const resource = self.definition;
   const { name } = resource;
@@ -197,7 +228,7 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
   const write = <T>(
     actor: Actor,
     lockFirst: boolean,
-    work: (tx: { on: OrgData; scope: ReturnType<typeof scoped>; log: ReturnType<typeof changeLogOf> }) => Promise<T>,
+    work: (tx: WriteSteps) => Promise<T>,
   ) =>
     data
       .transaction(async (tx) => {
@@ -210,17 +241,32 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
         throw broken ? new UniqueViolationError(name, broken) : error;
       });
 
+  /** The create's writes, in `write`'s transaction (after the organization's lock when it has references). */
+  const insert = async ({ on, scope, log }: WriteSteps, actor: Actor, input: CreateInputOf<C>) => {
+    await graph.checkReferences(on, actor, key, input, []);
+    const entity = wire.toWire(await scope.create({ data: input, select: wire.columns }));
+    const after = entity as Row;
+    await log.record({ entityId: after.id as string, type: "created", changes: changedFields(null, after), entity: after });
+    return entity;
+  };
+
   const { access } = resource;
   // Every method checks the caller's role against the resource's policy before it runs (./access.ts).
   return withAccess(resource.key, access, {
-    create: (actor, input) =>
-      write(actor, hasReferences, async ({ on, scope, log }) => {
-        await graph.checkReferences(on, actor, key, input, []);
-        const entity = wire.toWire(await scope.create({ data: input, select: wire.columns }));
-        const after = entity as Row;
-        await log.record({ entityId: after.id as string, type: "created", changes: changedFields(null, after), entity: after });
-        return entity;
-      }),
+    create: (actor, input) => write(actor, hasReferences, (tx) => insert(tx, actor, input)),
+
+    async createWithKey(actor, input, idempotencyKey) {
+      await idempotency.purgeExpired(actor);
+      // The key is claimed first, so the organization's lock is taken here, after it (./idempotency.ts says why).
+      return write(actor, false, async (tx) => {
+        const claim = await idempotency.claim(tx.on, actor, { resource: resource.key, key: idempotencyKey, fingerprint: fingerprintOf(input) });
+        if (claim.replay) return { entity: claim.replay as EntityOf<C>, replayed: true };
+        if (hasReferences) await tx.log.lockOrganization();
+        const entity = await insert(tx, actor, input);
+        await claim.record(entity);
+        return { entity, replayed: false };
+      });
+    },
 
     list: (actor, params) => listing.list(scoped(actor), params),
 

@@ -6,9 +6,10 @@
 import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { z } from "zod";
-import { InvalidReferenceError, UniqueViolationError } from "../kit/errors.js";
+import { IdempotencyKeyReusedError, InvalidReferenceError, UniqueViolationError } from "../kit/errors.js";
 import { toTRPCError } from "../trpc/errors.js";
 import { snakeCase } from "./case.js";
+import { IDEMPOTENCY_KEY_HEADER } from "./idempotency.js";
 
 /** Every REST error but a validation error. */
 export const HTTPError = z.object({ detail: z.string() });
@@ -50,13 +51,18 @@ export const notFound = (resourceName: string) => new RestError(404, `${resource
  *
  * Beside the shared mapping: a reference naming no live row of the organization is bad input on its
  * body field (422, `["body", "project_id"]`: only a body carries references; the kit's `path` is the tRPC
- * input's), and a broken unique key is 409 naming its fields as the wire spells them. A delete refused
- * while live rows refer to the row (ReferencedError) is the shared mapping's 409 with its message.
+ * input's), an idempotency key used for another create is bad input on its header (422,
+ * `["header", "idempotency-key"]`), and a broken unique key is 409 naming its fields as the wire spells
+ * them. A delete refused while live rows refer to the row (ReferencedError) is the shared mapping's 409
+ * with its message.
  */
 export function restErrorOf(cause: unknown, options: { resourceName: string; production: boolean }): { error: RestError; expected: boolean } {
   if (cause instanceof RestError) return { error: cause, expected: true };
   if (cause instanceof InvalidReferenceError) {
     return { error: new RestError(422, [{ loc: ["body", snakeCase(cause.field)], msg: cause.message, type: "invalid_reference" }]), expected: true };
+  }
+  if (cause instanceof IdempotencyKeyReusedError) {
+    return { error: new RestError(422, [{ loc: ["header", IDEMPOTENCY_KEY_HEADER], msg: cause.message, type: "idempotency_key_reused" }]), expected: true };
   }
   if (cause instanceof UniqueViolationError) {
     return { error: new RestError(409, UniqueViolationError.messageOf(cause.what, cause.fields, snakeCase)), expected: true };

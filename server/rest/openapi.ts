@@ -9,12 +9,13 @@
  */
 import { z } from "zod";
 import { ApiKey, ApiKeyCreated, ApiKeyCreateInput } from "../contract/apiKeys.js";
-import { ExpectedUpdatedAt, Pagination } from "../contract/index.js";
+import { ExpectedUpdatedAt, IdempotencyKey, Pagination } from "../contract/index.js";
 import { API_KEY_NAME, API_KEYS_POLICY } from "../resources/apiKeys/service.js";
 import type { ObjectSchema } from "./case.js";
-import { UniqueViolationError } from "../kit/errors.js";
+import { IdempotencyKeyInUseError, UniqueViolationError } from "../kit/errors.js";
 import { snakeCase, snakeSchema } from "./case.js";
 import { HTTPError, HTTPValidationError, ValidationError } from "./errors.js";
+import { IDEMPOTENT_REPLAYED_HEADER } from "./idempotency.js";
 import type { RestEndpoint } from "./endpoints.js";
 import { DEFAULT_POLICY } from "../kit/access.js";
 import { documentAccess } from "./openapi-access.js";
@@ -92,6 +93,42 @@ const BODY_ERRORS = {
   "413": problem("Request body larger than MAX_BODY_BYTES"),
   "422": { description: "Invalid input: every bad field, with its location", content: json(REF("HTTPValidationError")) },
 };
+
+/**
+ * Every POST's optional `Idempotency-Key` (server/kit/idempotency.ts). Its rule is the contract's (the
+ * tRPC create's `idempotencyKey`), so the document and the check cannot differ.
+ */
+const IDEMPOTENCY_KEY_PARAMETER = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description:
+    "Makes the create safe to retry. The same key with the same body within 24 hours answers the first create again " +
+    "(201, the same row, `Idempotent-Replayed: true`) and writes nothing; the same key with another body, or from another " +
+    "user of the organization, is 422 on this header; while the first request with the key is still running, 409 (retry " +
+    "shortly). A create that fails keeps no key. Keys are per organization and resource; a UUID per create is a good key.",
+  schema: standalone(IdempotencyKey, "input"),
+};
+/** What a POST's 201 carries beside the entity. */
+const CREATED_HEADERS = {
+  [IDEMPOTENT_REPLAYED_HEADER]: {
+    description: "`true`: this is the first create with the request's Idempotency-Key answered again; nothing was written. Absent otherwise.",
+    schema: { type: "string", enum: ["true"] },
+  },
+};
+/** The 409 of a create whose Idempotency-Key's first request is still running. */
+const KEY_IN_USE = `"${new IdempotencyKeyInUseError().message}" (the Idempotency-Key's first request is still running)`;
+/** A create's 422: its fields, and an Idempotency-Key used for another create. */
+const CREATE_INVALID = "Invalid input: every bad field, with its location; or an Idempotency-Key that is malformed or was used for another create (`header`, `idempotency-key`)";
+
+/**
+ * A create's 409s: a broken unique key, and an Idempotency-Key still in use. Only a resource with a unique
+ * key lists the 409 (tests/rest/openapi.test.ts holds the document to that); for the others the in-use
+ * 409 is described on the Idempotency-Key parameter.
+ */
+function createConflictOf(resource: RestEndpoint): Record<string, unknown> {
+  return resource.unique.length === 0 ? {} : conflictOf(resource, [KEY_IN_USE]);
+}
 
 export interface OpenApiOptions {
   /** Where the routes are mounted: "/api/v1". */
@@ -180,11 +217,13 @@ export function buildOpenApiDocument(resources: RestEndpoint[], options: OpenApi
         summary: `Create a ${name.toLowerCase()}`,
         tags,
         security,
+        parameters: [IDEMPOTENCY_KEY_PARAMETER],
         requestBody: { required: true, content: json(REF(`${name}Create`)) },
         responses: {
-          "201": { description: `The created ${name.toLowerCase()}`, content: json(REF(name)) },
-          ...conflictOf(resource),
-          ...BODY_ERRORS,
+          "201": { description: `The created ${name.toLowerCase()}`, headers: CREATED_HEADERS, content: json(REF(name)) },
+          ...createConflictOf(resource),
+          "413": BODY_ERRORS["413"],
+          "422": { description: CREATE_INVALID, content: json(REF("HTTPValidationError")) },
           ...COMMON_ERRORS,
         },
       },
@@ -243,14 +282,14 @@ export function buildOpenApiDocument(resources: RestEndpoint[], options: OpenApi
           summary: `Create one ${name.toLowerCase()} of the ${parent.name.toLowerCase()} the path names (its ${param} from the path)`,
           tags,
           security,
-          parameters: [parentParameter],
+          parameters: [parentParameter, IDEMPOTENCY_KEY_PARAMETER],
           requestBody: { required: true, content: json(REF(`${name}CreateOf${label}`)) },
           responses: {
-            "201": { description: `The created ${name.toLowerCase()}`, content: json(REF(name)) },
+            "201": { description: `The created ${name.toLowerCase()}`, headers: CREATED_HEADERS, content: json(REF(name)) },
             ...parentNotFound,
-            ...conflictOf(resource),
+            ...createConflictOf(resource),
             "413": BODY_ERRORS["413"],
-            "422": { description: `Invalid input (a body ${param} other than the path's included)`, content: json(REF("HTTPValidationError")) },
+            "422": { description: `${CREATE_INVALID} (a body ${param} other than the path's included)`, content: json(REF("HTTPValidationError")) },
             ...COMMON_ERRORS,
           },
         },

@@ -24,6 +24,7 @@ import type { Organizations } from "../organizations.js";
 import { toSnakeKeys } from "./case.js";
 import type { RestEndpoint } from "./endpoints.js";
 import { invalidCredentials, notAuthenticated, notFound, RestError, restErrorOf } from "./errors.js";
+import { IDEMPOTENT_REPLAYED_HEADER, idempotencyKeyOf } from "./idempotency.js";
 import { parseSnake } from "./validation.js";
 
 export interface RestRouterOptions {
@@ -132,11 +133,34 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
     const collection = `/${resource.path}`;
     const item = `/${resource.path}/:id`;
 
+    /** A create's body and Idempotency-Key, every bad field of both in one 422 (as FastAPI answers headers and body). */
+    const createOf = (req: Request, fromPath?: Record<string, string>) => {
+      const { key, errors } = idempotencyKeyOf(req);
+      let data: Record<string, unknown>;
+      try {
+        data = parseSnake(resource.schemas.createInput, jsonBodyOf(req), { location: "body", fromPath }).data;
+      } catch (cause) {
+        if (errors.length > 0 && cause instanceof RestError && Array.isArray(cause.detail)) throw new RestError(422, [...errors, ...cause.detail]);
+        throw cause;
+      }
+      if (errors.length > 0) throw new RestError(422, errors);
+      return { data, idempotencyKey: key };
+    };
+    /** 201 and the entity; with a key, a replay of its first create says so in `Idempotent-Replayed: true`. */
+    const created = async (res: Response, actor: Actor, svc: ResourceService<ResourceContract>, { data, idempotencyKey }: ReturnType<typeof createOf>) => {
+      if (idempotencyKey === undefined) {
+        res.status(201).json(toSnakeKeys(entity(await svc.create(actor, data))));
+        return;
+      }
+      const answer = await svc.createWithKey(actor, data, idempotencyKey);
+      if (answer.replayed) res.setHeader(IDEMPOTENT_REPLAYED_HEADER, "true");
+      res.status(201).json(toSnakeKeys(entity(answer.entity)));
+    };
+
     rest.post(
       collection,
       route(async (req, res, actor, svc) => {
-        const { data } = parseSnake(resource.schemas.createInput, jsonBodyOf(req), { location: "body" });
-        res.status(201).json(toSnakeKeys(entity(await svc.create(actor, data))));
+        await created(res, actor, svc, createOf(req));
       }),
     );
 
@@ -210,9 +234,9 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
         nested,
         route(async (req, res, actor, svc) => {
           const parentId = parentIdOf(req);
-          const { data } = parseSnake(resource.schemas.createInput, jsonBodyOf(req), { location: "body", fromPath: { [reference.field]: parentId } });
+          const create = createOf(req, { [reference.field]: parentId });
           await ensureParent(actor, parentId);
-          res.status(201).json(toSnakeKeys(entity(await svc.create(actor, data))));
+          await created(res, actor, svc, create);
         }),
       );
       allowed.push([nested, "GET, POST"]);

@@ -6,7 +6,7 @@ import { ZodError } from "zod";
 import { admit } from "../auth/authenticator.js";
 import { InvalidTokenError } from "../auth/token.js";
 import type { FieldErrors } from "../contract/index.js";
-import { DomainError, InvalidReferenceError, UniqueViolationError } from "../kit/errors.js";
+import { DomainError, IdempotencyKeyReusedError, InvalidReferenceError, UniqueViolationError } from "../kit/errors.js";
 import { observeProcedure } from "../observability/procedure.js";
 import type { Logger } from "../logger.js";
 import type { Context } from "./context.js";
@@ -65,7 +65,9 @@ const t = initTRPC.context<Context>().create({
         ? fieldErrorsOf(error.cause)
         : error.cause instanceof InvalidReferenceError
           ? { [error.cause.path.join(".")]: [error.cause.message] }
-          : undefined;
+          : error.cause instanceof IdempotencyKeyReusedError
+            ? { idempotencyKey: [error.cause.message] }
+            : undefined;
     const hidden = production && error.code === "INTERNAL_SERVER_ERROR";
     return {
       ...shape,

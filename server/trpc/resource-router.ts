@@ -25,7 +25,7 @@ type Subscription<TIn extends z.ZodType, TEvent extends z.ZodType> = TRPCSubscri
  */
 export type ResourceRouter<C extends ResourceContract> = ReturnType<
   typeof router<{
-    create: Mutation<C["createInput"], C["entity"]>;
+    create: Mutation<C["createProcedureInput"], C["entity"]>;
     list: Query<C["listInput"], C["page"]>;
     infinite: Query<C["infiniteInput"], C["infinitePage"]>;
     byId: Query<C["byIdInput"], C["entity"]>;
@@ -54,9 +54,14 @@ export function resourceRouter<C extends ResourceContract>(resource: ResourceDef
   return router({
     create: orgProcedure
       .meta(meta("create"))
-      .input(c.createInput)
+      .input(c.createProcedureInput)
       .output(c.entity)
-      .mutation(({ ctx, input }) => service(ctx).create(ctx.actor, input)),
+      .mutation(async ({ ctx, input }) => {
+        // The fields are the create input; the key, when given, makes a retry answer the first create again.
+        const { idempotencyKey, ...fields } = input;
+        if (idempotencyKey === undefined) return service(ctx).create(ctx.actor, fields);
+        return (await service(ctx).createWithKey(ctx.actor, fields, idempotencyKey)).entity;
+      }),
 
     list: orgProcedure
       .meta(meta("list"))

@@ -37,9 +37,26 @@ export function memoryLogger(logLevel: Config["logLevel"] = "info"): { log: Logg
   return { log: createLogger({ logLevel }, stream), lines };
 }
 
-export function makeDependencies(db: Database, options: { config?: Config; log?: Logger } = {}): AppDependencies {
-  const config = options.config ?? testConfig();
-  return createDependencies(config, db, options.log ?? pino({ level: "silent" }), { procedurePaths });
+/** A clock a test moves forward instead of waiting (what idempotency keys of creates expire by). */
+export interface TestClock {
+  now(): Date;
+  /** Moves the clock `ms` milliseconds forward, for every later call. */
+  advance(ms: number): void;
+}
+
+export function testClock(): TestClock {
+  let offset = 0;
+  return {
+    now: () => new Date(Date.now() + offset),
+    advance(ms) {
+      offset += ms;
+    },
+  };
+}
+
+export function makeDependencies(db: Database, options: { config?: Config; log?: Logger; clock?: TestClock } = {}): AppDependencies {
+  const { config = testConfig(), clock } = options;
+  return createDependencies(config, db, options.log ?? pino({ level: "silent" }), { procedurePaths, now: clock && (() => clock.now()) });
 }
 
 export function tokenFor(sub: string, organizationId: string, extra: { role?: string; email?: string; minutes?: number } = {}): string {

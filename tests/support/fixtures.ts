@@ -15,7 +15,7 @@ import type { Actor } from "../../server/kit/scope.js";
 import { atLeast, OPERATIONS, OWN_OVERRIDE } from "../../server/kit/access.js";
 import type { Role } from "../../server/contract/roles.js";
 import type { AppDependencies } from "../../server/dependencies.js";
-import { callerFor, makeDependencies, startServer, tokenFor } from "./app.js";
+import { callerFor, makeDependencies, startServer, testClock, tokenFor } from "./app.js";
 import type { RunningServer } from "./app.js";
 import { createTestDatabase } from "./database.js";
 import type { TestDatabase } from "./database.js";
@@ -140,10 +140,11 @@ export function useTestApp(options: { config?: Config; server?: boolean; log?: L
   let deps: AppDependencies | undefined;
   let server: RunningServer | undefined;
   let orgCounter = 0;
+  const clock = testClock();
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
-    deps = makeDependencies(testDb.db, { ...(options.config && { config: options.config }), ...(options.log && { log: options.log }) });
+    deps = makeDependencies(testDb.db, { clock, ...(options.config && { config: options.config }), ...(options.log && { log: options.log }) });
     // As main.ts does: the process's LISTEN for live changes.
     await deps.changeHub.start();
     if (options.server) server = await startServer(deps);
@@ -169,6 +170,8 @@ export function useTestApp(options: { config?: Config; server?: boolean; log?: L
     get testDb(): TestDatabase {
       return ready(testDb, "testDb");
     },
+    /** The deps' clock (idempotency keys expire by it): `advance` it instead of waiting. */
+    clock,
     /** A brand-new organization with a caller for `sub`, so tests never see each other's rows. */
     newOrg(sub = "alice"): TestOrg {
       const org = `org-${process.pid}-${++orgCounter}-${randomUUID().slice(0, 8)}`;

@@ -5,6 +5,7 @@
  * optimistic concurrency, change history. `npm run generate` writes a test file that calls it. Isolation
  * between organizations is tests/kit/isolation.test.ts, which walks every registered resource.
  */
+import { randomUUID } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
 import { z, ZodError } from "zod";
@@ -14,10 +15,11 @@ import { sqlIdentifier } from "../../server/kit/scope.js";
 import { columnOf } from "../../server/kit/define.js";
 import { EXACT_COUNT_LIMIT } from "../../server/kit/listing.js";
 import { Prisma } from "../../server/generated/prisma/client.js";
-import { callerFor } from "./app.js";
-import { exampleOf, rejection, resourceApi, useTestApp, withReferences } from "./fixtures.js";
+import { callerFor, tokenFor } from "./app.js";
+import { everyResource, exampleOf, FULL_ACCESS_ROLE, rejection, resourceApi, useTestApp, withReferences } from "./fixtures.js";
 import type { Caller, Entity, TestOrg } from "./fixtures.js";
 import type { ChangeEvent } from "../../server/contract/common.js";
+import type { DomainError } from "../../server/kit/errors.js";
 
 export interface ResourceSuiteSpec {
   /** A valid create input; `n` makes the search field's text unique to the call. */
@@ -847,6 +849,151 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
         const issues = await issuesOf(resourceApi(owner.api, key).infinite({ ...input, cursor: nextCursor }));
         expect(issues.map((i) => i.path)).toEqual(["cursor"]);
       }
+    });
+  });
+
+  describe(`${key}: idempotent create (idempotencyKey)`, () => {
+    const rows = (api: Caller) => resourceApi(api, key);
+    const table = sqlIdentifier(resource.storage.table);
+    const HOUR = 3_600_000;
+    /** What the organization has of this resource: its rows (deleted ones included) and their change events. */
+    async function written(org: string): Promise<{ rows: number; events: number }> {
+      const [counted] = await t.deps.db.prisma.$queryRaw<{ rows: number; events: number }[]>(Prisma.sql`
+        SELECT (SELECT count(*)::int FROM ${table} WHERE organization_id = ${org}) AS rows,
+               (SELECT count(*)::int FROM change_events WHERE organization_id = ${org} AND resource = ${key}) AS events`);
+      return counted!;
+    }
+    /** A sample with its references filled once: sent again, it is the same input. */
+    const inputOf = (owner: TestOrg, n: number) => withReferences(owner.api, key, spec.sample(n));
+    /** The tRPC error of a create over HTTP, with its fieldErrors. */
+    const refusalOver = async (token: string, input: Record<string, unknown>) =>
+      (await errorOver(token, "create", input)) as { status: number; data: { code: string; reason?: string; fieldErrors?: Record<string, string[]> } };
+
+    it("the same key and input answer the first create again: the same row, nothing written", async () => {
+      const owner = t.newOrg();
+      const input = await inputOf(owner, 1500);
+      const idempotencyKey = randomUUID();
+      const first = await rows(owner.api).create({ ...input, idempotencyKey });
+      expect(first).not.toHaveProperty("idempotencyKey");
+      expect(await written(owner.org)).toEqual({ rows: 1, events: 1 });
+      expect(await rows(owner.api).create({ ...input, idempotencyKey })).toEqual(first);
+      // The same fields in another order are the same input.
+      expect(await rows(owner.api).create(Object.fromEntries(Object.entries({ ...input, idempotencyKey }).reverse()))).toEqual(first);
+      // The answer is the first create's, even once the row has changed.
+      await rows(owner.api).update({ id: first.id, data: spec.update });
+      expect(await rows(owner.api).create({ ...input, idempotencyKey })).toEqual(first);
+      expect(await written(owner.org)).toEqual({ rows: 1, events: 2 });
+    });
+
+    it("the same key with another input, or from another user of the organization, is BAD_REQUEST on idempotencyKey and writes nothing", async () => {
+      const owner = t.newOrg("alice");
+      const input = await inputOf(owner, 1510);
+      const idempotencyKey = randomUUID();
+      await rows(owner.api).create({ ...input, idempotencyKey });
+      const changed = await refusalOver(owner.token, { ...input, [searchField]: spec.sample(1511)[searchField], idempotencyKey });
+      expect(changed).toMatchObject({ status: 400, data: { code: "BAD_REQUEST", reason: "IDEMPOTENCY_KEY_REUSED" } });
+      expect(changed.data.fieldErrors).toEqual({ idempotencyKey: [expect.stringContaining("another input")] });
+      const bob = await refusalOver(tokenFor("bob", owner.org, { role: FULL_ACCESS_ROLE }), { ...input, idempotencyKey });
+      expect(bob).toMatchObject({ status: 400, data: { code: "BAD_REQUEST", reason: "IDEMPOTENCY_KEY_REUSED" } });
+      expect(bob.data.fieldErrors).toEqual({ idempotencyKey: [expect.stringContaining("another caller")] });
+      expect(await written(owner.org)).toEqual({ rows: 1, events: 1 });
+    });
+
+    it("a key is the organization's and the resource's: another organization or resource with the same key makes its own row", async () => {
+      const [a, b] = [t.newOrg(), t.newOrg()];
+      const idempotencyKey = randomUUID();
+      const input = await inputOf(a, 1520);
+      const ofA = await rows(a.api).create({ ...input, idempotencyKey });
+      const ofB = await rows(b.api).create({ ...(await inputOf(b, 1520)), idempotencyKey });
+      expect(ofB.id).not.toBe(ofA.id);
+      expect(ofB.organizationId).toBe(b.org);
+      const [otherKey] = everyResource.find(([candidate]) => candidate !== key)!;
+      const other = await resourceApi(a.api, otherKey).create({ ...exampleOf(otherKey), idempotencyKey });
+      expect(await resourceApi(a.api, otherKey).byId({ id: other.id })).toEqual(other);
+      expect(await rows(a.api).create({ ...input, idempotencyKey })).toEqual(ofA);
+      expect((await written(a.org)).rows).toBe(1);
+      expect((await written(b.org)).rows).toBe(1);
+    });
+
+    it("a key is 1 to 255 printable ASCII characters without spaces: any other is BAD_REQUEST on idempotencyKey", async () => {
+      const owner = t.newOrg();
+      const input = await inputOf(owner, 1530);
+      for (const bad of ["", "k".repeat(256), "two words", "tab\tkey", "clé", 42, null]) {
+        const refused = await refusalOver(owner.token, { ...input, idempotencyKey: bad });
+        expect(refused.status, JSON.stringify(bad)).toBe(400);
+        expect(Object.keys(refused.data.fieldErrors ?? {}), JSON.stringify(bad)).toEqual(["idempotencyKey"]);
+      }
+      expect(await written(owner.org)).toEqual({ rows: 0, events: 0 });
+      const longest = `!${"k".repeat(253)}~`;
+      const made = await rows(owner.api).create({ ...input, idempotencyKey: longest });
+      expect(await rows(owner.api).create({ ...input, idempotencyKey: longest })).toEqual(made);
+    });
+
+    it("a create that fails keeps no key: its retry with the key can succeed", async () => {
+      const owner = t.newOrg("alice");
+      const input = await inputOf(owner, 1540);
+      const idempotencyKey = randomUUID();
+      let failedRows = 0;
+      if (resource.access.create.role !== "viewer") {
+        const viewer = callerFor(t.deps, tokenFor("alice", owner.org, { role: "viewer" }));
+        expect((await rejection(rows(viewer).create({ ...input, idempotencyKey }))).code).toBe("FORBIDDEN");
+      }
+      if (resource.unique.length > 0) {
+        // A live row with the same unique key: the create is refused in its transaction, then the row goes.
+        const taken = await rows(owner.api).create(input);
+        expect((await rejection(rows(owner.api).create({ ...input, idempotencyKey }))).code).toBe("CONFLICT");
+        await rows(owner.api).delete({ id: taken.id });
+        failedRows = 1;
+      }
+      for (const [field, reference] of Object.entries(resource.references)) {
+        const target = reference.to as ResourceKey;
+        const gone = await resourceApi(owner.api, target).create(exampleOf(target));
+        await resourceApi(owner.api, target).delete({ id: gone.id });
+        expect((await rejection(rows(owner.api).create({ ...input, [field]: gone.id, idempotencyKey }))).code, field).toBe("BAD_REQUEST");
+      }
+      const made = await rows(owner.api).create({ ...input, idempotencyKey });
+      expect(await rows(owner.api).create({ ...input, idempotencyKey })).toEqual(made);
+      expect((await written(owner.org)).rows).toBe(failedRows + 1);
+    });
+
+    it("concurrent creates with one key make one row: each answers it, or CONFLICT while the first runs", async () => {
+      const owner = t.newOrg();
+      const input = await inputOf(owner, 1550);
+      const idempotencyKey = randomUUID();
+      const results = await Promise.allSettled(Array.from({ length: 6 }, () => rows(owner.api).create({ ...input, idempotencyKey })));
+      const made = results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+      expect(made.length).toBeGreaterThan(0);
+      expect(new Set(made.map((row) => row.id)).size).toBe(1);
+      for (const result of results) {
+        if (result.status === "fulfilled") continue;
+        expect(result.reason).toBeInstanceOf(TRPCError);
+        expect((result.reason as TRPCError).code).toBe("CONFLICT");
+        expect(((result.reason as TRPCError).cause as DomainError).reason).toBe("IDEMPOTENCY_KEY_IN_USE");
+      }
+      expect(await written(owner.org)).toEqual({ rows: 1, events: 1 });
+      expect(await rows(owner.api).create({ ...input, idempotencyKey })).toEqual(made[0]);
+    });
+
+    it("a key answers for 24 hours; past that it makes a new row, and expired keys are deleted", async () => {
+      const owner = t.newOrg();
+      const input = await inputOf(owner, 1560);
+      const [idempotencyKey, another] = [randomUUID(), randomUUID()];
+      const first = await rows(owner.api).create({ ...input, idempotencyKey });
+      await rows(owner.api).create({ ...(await inputOf(owner, 1561)), idempotencyKey: another });
+      t.clock.advance(24 * HOUR - 60_000);
+      expect(await rows(owner.api).create({ ...input, idempotencyKey })).toEqual(first);
+      t.clock.advance(120_000);
+      // Its unique keys freed, the same input with the same key, a day later, is a new create.
+      await rows(owner.api).delete({ id: first.id });
+      const second = await rows(owner.api).create({ ...input, idempotencyKey });
+      expect(second.id).not.toBe(first.id);
+      expect(await rows(owner.api).create({ ...input, idempotencyKey })).toEqual(second);
+      expect((await written(owner.org)).rows).toBe(3);
+      // That create deleted the organization's expired keys; its own key's row is the new one.
+      const kept = await t.deps.db.prisma.$queryRaw<{ key: string }[]>(
+        Prisma.sql`SELECT key FROM idempotency_keys WHERE organization_id = ${owner.org} AND resource = ${key}`,
+      );
+      expect(kept.map((row) => row.key)).toEqual([idempotencyKey]);
     });
   });
 }

@@ -15,6 +15,12 @@ function pretty(value) {
   return JSON.stringify(value, null, 2);
 }
 
+/**
+ * Whether an object's property stays out of a starting input: an optional one its schema marks so (a create's
+ * `idempotencyKey`, which has no placeholder a call would accept; server/contract/common.ts).
+ */
+const leftOut = (object, key, property) => property?.["x-not-in-examples"] === true && !(object.required ?? []).includes(key);
+
 /** A starting input from a JSON Schema: defaults first, else a placeholder of the right type. */
 function example(schema, depth = 0) {
   if (!schema || typeof schema !== "object" || depth > 8) return null;
@@ -26,7 +32,11 @@ function example(schema, depth = 0) {
   if (Array.isArray(schema.allOf)) return Object.assign({}, ...schema.allOf.map((s) => example(s, depth + 1)));
   switch (Array.isArray(schema.type) ? schema.type[0] : schema.type) {
     case "object":
-      return Object.fromEntries(Object.entries(schema.properties ?? {}).map(([k, s]) => [k, example(s, depth + 1)]));
+      return Object.fromEntries(
+        Object.entries(schema.properties ?? {})
+          .filter(([k, s]) => !leftOut(schema, k, s))
+          .map(([k, s]) => [k, example(s, depth + 1)]),
+      );
     case "array":
       return [];
     case "string":
