@@ -6,36 +6,19 @@
  */
 import type { Request } from "express";
 import { ApiKey, ApiKeyCreated, ApiKeyCreateInput, ApiKeyListObject, ApiKeyPage } from "../contract/apiKeys.js";
-import { ResourceId } from "../contract/common.js";
 import { API_KEY_NAME } from "../resources/apiKeys/service.js";
 import type { ApiKeyService } from "../resources/apiKeys/service.js";
 import { toSnakeKeys } from "./case.js";
 import type { ObjectSchema } from "./case.js";
-import { notFound, RestError } from "./errors.js";
 import type { BuiltInRoutes } from "./rest.router.js";
 import { parseSnake } from "./validation.js";
 
 /** The URL segment under /api/v1. */
 export const API_KEYS_PATH = "api-keys";
 
-/** An answer checked against its schema before it is sent (a mismatch is a bug: 500, logged). */
-function checked<T>(schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: Error } }, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new Error(`REST: the answer does not match its schema: ${result.error.message}`);
-  return result.data;
-}
-
-/** The path's id: NUL is bad input (422), anything else that is not a UUID is "ApiKey not found", as for every resource. */
-function idOf(req: Request): string {
-  const raw = req.params.id;
-  if (typeof raw === "string" && raw.includes("\u0000")) throw new RestError(422, [{ loc: ["path", "id"], msg: "must not contain NUL characters", type: "custom" }]);
-  const parsed = ResourceId().safeParse(raw);
-  if (!parsed.success) throw notFound(API_KEY_NAME);
-  return parsed.data;
-}
-
 export function apiKeyRoutes(service: ApiKeyService): BuiltInRoutes {
-  return (rest, { route, jsonBodyOf, allow }) => {
+  return (rest, { route, jsonBodyOf, allow, checked, idOf: pathIdOf }) => {
+    const idOf = (req: Request) => pathIdOf(req, API_KEY_NAME);
     const collection = `/${API_KEYS_PATH}`;
     const item = `/${API_KEYS_PATH}/:id`;
     rest.post(

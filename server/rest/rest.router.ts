@@ -15,6 +15,7 @@ import type { Authenticate } from "../auth/authenticator.js";
 import { InvalidTokenError } from "../auth/token.js";
 import type { Config } from "../config.js";
 import { ExpectedUpdatedAt } from "../contract/index.js";
+import { ResourceId } from "../contract/common.js";
 import type { ResourceContract } from "../contract/common.js";
 import { NotFoundError } from "../kit/errors.js";
 import type { Actor } from "../kit/scope.js";
@@ -47,6 +48,10 @@ export interface RestTools {
   jsonBodyOf: (req: Request) => unknown;
   /** Answers anything but the listed methods of `path` with 405 and `Allow`. */
   allow: (path: string, methods: string) => void;
+  /** An answer checked against its schema, as the resources' answers are. */
+  checked: typeof checked;
+  /** The path's `id` as the resources read it: NUL is 422, anything else not an id is "`what` not found". */
+  idOf: (req: Request, what: string) => string;
 }
 
 export type BuiltInRoutes = (rest: express.Router, tools: RestTools) => void;
@@ -66,6 +71,21 @@ function checked<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
   if (!result.success) throw new Error(`REST: the answer does not match its schema: ${result.error.message}`);
   return result.data;
+}
+
+/**
+ * The path's id (`param`: `id`, or a nested route's parent, `project_id`). Text with a NUL character is bad
+ * input everywhere (422, as on tRPC); any other string that cannot be an id (not a UUID) is a 404 in the
+ * name of `what` it would be the id of, as the old service answered it.
+ */
+function pathIdOf(idSchema: z.ZodType, req: Request, param: string, what: string): string {
+  const raw = req.params[param];
+  if (typeof raw === "string" && raw.includes("\u0000")) {
+    throw new RestError(422, [{ loc: ["path", param], msg: "must not contain NUL characters", type: "custom" }]);
+  }
+  const parsed = idSchema.safeParse(raw);
+  if (!parsed.success) throw notFound(what);
+  return parsed.data as string;
 }
 
 /**
@@ -94,6 +114,17 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
     });
   }
 
+  /** A handler that admits the caller, runs `handle`, and answers anything it throws in the REST shape. */
+  const routeOf: RestTools["route"] = (resourceName, handle) => async (req, res) => {
+    try {
+      await handle(req, res, await actorOf(req));
+    } catch (cause) {
+      const { error, expected } = restErrorOf(cause, { resourceName, production });
+      if (!expected) req.log.error({ err: cause, requestId: req.id }, "unexpected error");
+      sendRestError(res, error);
+    }
+  };
+
   for (const resource of endpoints) {
     const service = resource.service(resourceServices);
     const entity = (value: unknown) => checked(resource.schemas.entity, value);
@@ -101,33 +132,9 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
     if (!idSchema) throw new Error(`REST resource ${resource.name}: its entity has no id`);
 
     /** Authenticates, then runs `handle`; anything it throws is answered in the REST shape. */
-    const route =
-      (handle: (req: Request, res: Response, actor: Actor, service: ResourceService<ResourceContract>) => Promise<void>): RequestHandler =>
-      async (req, res) => {
-        try {
-          await handle(req, res, await actorOf(req), service);
-        } catch (cause) {
-          const { error, expected } = restErrorOf(cause, { resourceName: resource.name, production });
-          if (!expected) req.log.error({ err: cause, requestId: req.id }, "unexpected error");
-          sendRestError(res, error);
-        }
-      };
-
-    /**
-     * The path's id (`param`: `id`, or a nested route's parent, `project_id`). Text with a NUL character
-     * is bad input everywhere (422, as on tRPC); any other string that cannot be an id (not a UUID) is a
-     * 404 in the name of `what` it would be the id of, as the old service answered it.
-     */
-    const pathIdOf = (req: Request, param: string, what: string): string => {
-      const raw = req.params[param];
-      if (typeof raw === "string" && raw.includes("\u0000")) {
-        throw new RestError(422, [{ loc: ["path", param], msg: "must not contain NUL characters", type: "custom" }]);
-      }
-      const parsed = idSchema.safeParse(raw);
-      if (!parsed.success) throw notFound(what);
-      return parsed.data as string;
-    };
-    const idOf = (req: Request): string => pathIdOf(req, "id", resource.name);
+    const route = (handle: (req: Request, res: Response, actor: Actor, service: ResourceService<ResourceContract>) => Promise<void>): RequestHandler =>
+      routeOf(resource.name, (req, res, actor) => handle(req, res, actor, service));
+    const idOf = (req: Request): string => pathIdOf(idSchema, req, "id", resource.name);
     const { sortFields } = resource;
 
     const collection = `/${resource.path}`;
@@ -207,7 +214,7 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
       const { parent } = reference;
       const parentService = parent.service(resourceServices);
       const nested = `/${parent.path}/:${reference.param}/${resource.path}`;
-      const parentIdOf = (req: Request): string => pathIdOf(req, reference.param, parent.name);
+      const parentIdOf = (req: Request): string => pathIdOf(idSchema, req, reference.param, parent.name);
       /**
        * The path's parent must be a live row of the caller's organization, else 404 "Project not found".
        * Checked after the input (every bad field at once, as on the flat routes), before the call.
@@ -262,16 +269,10 @@ export function createRestRouter(options: RestRouterOptions): express.Router {
   }
 
   const tools: RestTools = {
-    route: (resourceName, handle) => async (req, res) => {
-      try {
-        await handle(req, res, await actorOf(req));
-      } catch (cause) {
-        const { error, expected } = restErrorOf(cause, { resourceName, production });
-        if (!expected) req.log.error({ err: cause, requestId: req.id }, "unexpected error");
-        sendRestError(res, error);
-      }
-    },
+    route: routeOf,
     jsonBodyOf,
+    checked,
+    idOf: (req, what) => pathIdOf(ResourceId(), req, "id", what),
     allow: (path, methods) => {
       rest.all(path, (_req, res) => {
         res.setHeader("Allow", methods);
