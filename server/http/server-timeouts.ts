@@ -50,9 +50,8 @@ export function applyServerTimeouts(server: Server, config: Pick<Config, "http">
 }
 
 /** Whether a request sends a body (declared length above 0, or chunked). */
-function sendsBody(req: IncomingMessage): boolean {
-  const length = req.headers["content-length"];
-  return (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined;
+export function sendsBody(req: IncomingMessage): boolean {
+  return Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
 }
 
 export const bodyTimeoutMessage = (timeoutMs: number) => `Request body not received within ${timeoutMs} ms`;

@@ -21,6 +21,7 @@ import { NotFoundError } from "../kit/errors.js";
 import type { Actor } from "../kit/scope.js";
 import type { AnyResourceServices, ResourceService } from "../kit/service.js";
 import { bodyTooLargeMessage } from "../http/refusal.js";
+import { sendsBody } from "../http/server-timeouts.js";
 import type { Organizations } from "../organizations.js";
 import { toSnakeKeys } from "./case.js";
 import type { RestEndpoint } from "./endpoints.js";
@@ -93,8 +94,7 @@ function pathIdOf(idSchema: z.ZodType, req: Request, param: string, what: string
  * anything else (or with no Content-Type) is refused with a 422 that says so, rather than "Field required".
  */
 function jsonBodyOf(req: Request): unknown {
-  const sent = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
-  if (req.body === undefined && sent) {
+  if (req.body === undefined && sendsBody(req)) {
     throw new RestError(422, [{ loc: ["body"], msg: "The body must be JSON, sent with Content-Type: application/json", type: "model_attributes_type" }]);
   }
   return req.body;
