@@ -1,8 +1,9 @@
 /**
  * Live changes, one hub per process. Every write NOTIFYs `kuark_changes` inside its transaction
  * (./change-log.ts); the hub LISTENs once (one dedicated connection per process, however many subscribers),
- * fetches each batch of notified events once, and hands them to the subscribers of that organization and
- * resource on this process. Subscribers (./change-stream.ts) keep the id of the last event they saw, skip
+ * fetches each batch of notified events once (per organization and resource, everything after the last
+ * event it handed out up to the newest notified: a lost notification's event comes with the next one), and
+ * hands them to the subscribers of that organization and resource on this process. Subscribers (./change-stream.ts) keep the id of the last event they saw, skip
  * anything at or below it, and after the listener reconnects (`resync`) read what they missed from the
  * change log itself, so a database restart, or a terminated LISTEN connection, loses nothing. When the
  * listener loses its connection, the hub asks the database once whether it answers: when it does not, it
@@ -18,8 +19,8 @@ import type { Database } from "../db/database.js";
 import type { Listener } from "../db/listen.js";
 import { isDatabaseUnavailable } from "../db/unavailable.js";
 import type { Logger } from "../logger.js";
-import { CHANGE_CHANNEL, changesById, pruneChanges } from "./change-log.js";
-import type { ChangeNotification, StoredChange } from "./change-log.js";
+import { CHANGE_CHANNEL, changesInRanges, pruneChanges } from "./change-log.js";
+import type { ChangeNotification, EventRange, StoredChange } from "./change-log.js";
 import type { OrgData } from "./scope.js";
 
 export type HubSignal =
@@ -88,6 +89,8 @@ const PRUNE_EVERY_MS = 15 * 60_000;
  */
 const PROBE_TRIES = 3;
 const PROBE_PAUSE_MS = 200;
+/** How many events one fetch of notified events reads at most. */
+const FETCH_BATCH = 500;
 
 export function createChangeHub({ db, data, log, limits, retentionHours, onOpenChange }: ChangeHubOptions): ChangeHub {
   const byTarget = new Map<string, Set<Subscriber>>();
@@ -98,8 +101,10 @@ export function createChangeHub({ db, data, log, limits, retentionHours, onOpenC
   let closing = false;
   let listener: Listener | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
-  // The ids notified since the last fetch, and the chain that fetches them in order.
-  let pending: bigint[] = [];
+  // Per organization and resource with subscribers here: the newest event id handed to them (the hub's cursor).
+  const cursors = new Map<string, bigint>();
+  // The ranges notified since the last fetch (per organization and resource), and the chain that fetches them in order.
+  let pending = new Map<string, { organizationId: string; resource: string; lowest: bigint; highest: bigint }>();
   let chain: Promise<void> = Promise.resolve();
   const prisma = data.withoutOrganizationScope("the change hub fetches each notified event once and hands it to that organization's subscribers only");
 
@@ -115,17 +120,42 @@ export function createChangeHub({ db, data, log, limits, retentionHours, onOpenC
   };
 
   const dispatch = (change: StoredChange) => {
-    const subscribers = byTarget.get(targetKey(change.organizationId, change.resource));
+    const key = targetKey(change.organizationId, change.resource);
+    const subscribers = byTarget.get(key);
     if (!subscribers) return;
+    cursors.set(key, BigInt(change.id));
     for (const subscriber of subscribers) subscriber.deliver({ kind: "change", change });
   };
 
+  /**
+   * Fetches what was notified, per organization and resource from the newest id already handed out (the
+   * cursor) up to the newest notified one, so an event whose notification never arrived comes with the next
+   * one: PostgreSQL delivers a notification only to a connection that is listening and stays connected, and
+   * under repeated connection kills an event was seen committed after a resync's read yet never notified to
+   * the listener that was (again) listening (tests/live/connection-kills.test.ts). An organization's event
+   * ids commit in order (./change-log.ts), so nothing below a delivered id can commit later.
+   */
   const fetchPending = async () => {
-    const ids = pending;
-    pending = [];
-    if (ids.length === 0) return;
+    const notified = pending;
+    pending = new Map();
+    const ranges = new Map<string, EventRange>();
+    for (const [key, { organizationId, resource, lowest, highest }] of notified) {
+      if (!byTarget.has(key)) continue;
+      const after = cursors.get(key) ?? lowest - 1n;
+      if (after < highest) ranges.set(key, { organizationId, resource, after, upTo: highest });
+    }
     try {
-      for (const change of await changesById(prisma, ids)) dispatch(change);
+      while (ranges.size > 0) {
+        const batch = await changesInRanges(prisma, [...ranges.values()], FETCH_BATCH);
+        for (const change of batch) dispatch(change);
+        if (batch.length < FETCH_BATCH) break;
+        // More than a batch (notifications were lost for a while): the rest of each range, after what was handed out.
+        for (const [key, range] of ranges) {
+          const after = cursors.get(key);
+          if (!byTarget.has(key) || (after !== undefined && after >= range.upTo)) ranges.delete(key);
+          else if (after !== undefined) range.after = after;
+        }
+      }
     } catch (err) {
       // The events are in the change log: subscribers read them there.
       log.warn({ err }, "change hub: cannot fetch notified events; subscribers resync");
@@ -171,9 +201,15 @@ export function createChangeHub({ db, data, log, limits, retentionHours, onOpenC
     for (const watcher of watchers.get(notification.resource) ?? []) watcher.onChange(notification.organizationId);
     // Nobody here watches that organization's resource: nothing to fetch.
     if (!byTarget.has(targetKey(notification.organizationId, notification.resource))) return;
-    pending.push(BigInt(notification.id));
+    const key = targetKey(notification.organizationId, notification.resource);
+    const id = BigInt(notification.id);
+    const range = pending.get(key);
+    if (range) {
+      if (id < range.lowest) range.lowest = id;
+      if (id > range.highest) range.highest = id;
+    } else pending.set(key, { organizationId: notification.organizationId, resource: notification.resource, lowest: id, highest: id });
     // One fetch for every notification that arrived in the same turn; fetches stay in order.
-    if (pending.length === 1) chain = chain.then(() => new Promise((resolve) => setImmediate(resolve))).then(fetchPending);
+    if (pending.size === 1 && !range) chain = chain.then(() => new Promise((resolve) => setImmediate(resolve))).then(fetchPending);
   };
 
   const prune = async () => {
@@ -223,7 +259,10 @@ export function createChangeHub({ db, data, log, limits, retentionHours, onOpenC
             if (ended) return;
             ended = true;
             subscribers.delete(subscriber);
-            if (subscribers.size === 0 && byTarget.get(key) === subscribers) byTarget.delete(key);
+            if (subscribers.size === 0 && byTarget.get(key) === subscribers) {
+              byTarget.delete(key);
+              cursors.delete(key);
+            }
             bump(perOrganization, organizationId, -1);
             bump(perIp, ipKey, -1);
             open--;

@@ -180,9 +180,26 @@ export function createChangeFeedReader(events: ScopedEvents, resource: string): 
   };
 }
 
-/** The events with these ids (any organization): what an instance fetches once per notification batch. */
-export async function changesById(db: Queryable, ids: bigint[]): Promise<StoredChange[]> {
-  const rows = await db.changeEvent.findMany({ where: { id: { in: ids } }, orderBy: { id: "asc" }, select: EVENT_COLUMNS });
+/** One organization's resource and a range of its event ids: `after` < id <= `upTo`. */
+export interface EventRange {
+  organizationId: string;
+  resource: string;
+  after: bigint;
+  upTo: bigint;
+}
+
+/**
+ * The events in these ranges (each of one organization and resource), oldest first, at most `limit`: what
+ * an instance fetches once per notification batch. A range, not just the notified ids: the events of a
+ * range that were never notified (a notification lost with the LISTEN connection) come with it.
+ */
+export async function changesInRanges(db: Queryable, ranges: EventRange[], limit: number): Promise<StoredChange[]> {
+  const rows = await db.changeEvent.findMany({
+    where: { OR: ranges.map(({ organizationId, resource, after, upTo }) => ({ organizationId, resource, id: { gt: after, lte: upTo } })) },
+    orderBy: { id: "asc" },
+    take: limit,
+    select: EVENT_COLUMNS,
+  });
   return rows.map(storedChangeOf);
 }
 

@@ -56,6 +56,31 @@ describe("features.onChange", () => {
     resumed.stop();
   });
 
+  it("an event whose notification never arrived comes with the next one, in order (no resync needed)", async () => {
+    const owner = t.newOrg();
+    const subscriber = subscribeToFeatures(t.server.url, owner.token);
+    await subscriber.waitStarted();
+    const a = await owner.api.features.create({ name: "Notified" });
+    const [created] = await subscriber.waitForChanges(1);
+    // An event committed without its notification reaching this process (what a LISTEN connection that drops,
+    // or a listener that listens again past what its predecessor read, misses): the change log row alone.
+    const [unnotified] = await t.testDb.db.prisma.$queryRaw<{ id: bigint }[]>`
+      INSERT INTO change_events (organization_id, resource, entity_id, type, actor_id, changes, entity)
+      SELECT organization_id, resource, entity_id, 'updated', actor_id, '{}'::jsonb, entity FROM change_events WHERE id = ${BigInt(created?.id ?? "0")}
+      RETURNING id`;
+    const b = await owner.api.features.create({ name: "Notified after it" });
+    await subscriber.waitForChanges(3);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(summary(subscriber.changes)).toEqual([
+      ["created", a.id],
+      ["updated", a.id],
+      ["created", b.id],
+    ]);
+    expect(subscriber.changes[1]?.id).toBe(String(unnotified?.id));
+    expectIncreasingIds(subscriber.changes);
+    subscriber.stop();
+  });
+
   it("filters by status and search, before or after the change", async () => {
     const owner = t.newOrg();
     const active = subscribeToFeatures(t.server.url, owner.token, { status: "ACTIVE", search: "beta" });
