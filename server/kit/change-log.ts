@@ -7,10 +7,11 @@
  * always has both.
  *
  * Ordering: every write of an organization takes a transaction-scoped advisory lock on that
- * organization before its event id is drawn (update and delete before they read the row), so its event
- * ids are drawn and committed in the same order. "The events after id N" of
- * one organization therefore never skips an event that commits later (what resume relies on), and
- * reading the row before updating it sees the last committed version (the before values are exact).
+ * organization before its event id is drawn, and holds it until it commits, so its event ids are drawn and
+ * committed in the same order. "The events after id N" of one organization therefore never skips an event
+ * that commits later (what resume relies on). An update or delete reads the row it changes under a lock
+ * (the row's, or the organization's when references are involved: ./service.ts), so the row it reads is
+ * the last committed version (the before values are exact).
  */
 import type { ChangeEvent, ChangeType } from "../contract/common.js";
 import { Prisma } from "../generated/prisma/client.js";

@@ -45,8 +45,8 @@ export interface ResourceService<C extends ResourceContract> {
   infinite(actor: Actor, params: InfiniteParamsOf<C>): Promise<{ items: EntityOf<C>[]; nextCursor: string | null }>;
   byId(actor: Actor, id: string): Promise<EntityOf<C>>;
   /**
-   * One statement (UPDATE ... RETURNING) that matches only a live row of the caller's organization
-   * and, with `expectedUpdatedAt`, only if nobody changed it since: no lost updates, no lock held.
+   * An UPDATE ... RETURNING that matches only a live row of the caller's organization and, with
+   * `expectedUpdatedAt`, only if nobody changed it since (no lost updates), with its change event.
    */
   update(actor: Actor, id: string, data: UpdateDataOf<C>, expectedUpdatedAt?: string): Promise<EntityOf<C>>;
   softDelete(actor: Actor, id: string): Promise<{ id: string }>;
@@ -164,6 +164,9 @@ function createGraph(resolved: Map<string, Resolved>): Graph {
       // First the rows' own statement (with the caller's condition, `:own`): a refusal of it comes before any other.
       const { count } = await scopedOf(tx, actor, self).softDeleteMany({ where: { id: { in: ids }, ...condition?.where } });
       if (count !== ids.length) throw condition?.refusal() ?? new NotFoundError(self.definition.name);
+      // The rows that refer to these are read under the organization's lock (held already by a write that took it
+      // first), so a create naming one of them either committed before (and is seen here) or comes after (and sees it deleted).
+      if (self.referrers.length > 0) await changeLogOf(tx, actor, key).lockOrganization();
       // A live referrer of a `restrict` reference refuses the delete; the transaction rolls the statement above back.
       for (const referrer of self.referrers.filter((r) => r.onDelete === "restrict")) {
         const live = await scopedOf(tx, actor, get(referrer.key)).findFirst({ where: { [referrer.field]: { in: ids } }, select: { id: true } });
@@ -182,6 +185,17 @@ function createGraph(resolved: Map<string, Resolved>): Graph {
     },
   };
   return graph;
+}
+
+/**
+ * Locks the caller's live row `id` until the transaction ends (nothing when there is none): what an update
+ * or delete that does not take the organization's lock first reads under, so the row it reads is the one it
+ * changes (a write of the same row waits; one that deleted it meanwhile leaves nothing to lock). FOR NO KEY
+ * UPDATE, the lock an UPDATE of non-key columns takes: a child's foreign-key check (FOR KEY SHARE, taken
+ * under the organization's lock) does not wait for it.
+ */
+async function lockRow(scope: ScopedModel, id: string): Promise<void> {
+  await scope.queryRaw([Prisma.sql`id = ${id}::uuid`], ({ table, where }) => Prisma.sql`SELECT 1 FROM ${table} WHERE ${where} FOR NO KEY UPDATE`);
 }
 
 /**
@@ -220,10 +234,17 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
   const scoped = (actor: Actor) => data.scoped(storage.model, storage.table, actor);
   const hasReferences = Object.keys(resource.references).length > 0;
   /**
-   * The write's transaction: `work` with its scope and change log. A write that reads the row first
-   * (update, delete) or checks a reference takes the organization's lock before that read; a create
-   * without references needs it only from its event on, which `log.record` takes. A unique key broken
-   * by the write is a UniqueViolationError naming the key's fields.
+   * The write's transaction: `work` with its scope and change log. A unique key broken by the write is a
+   * UniqueViolationError naming the key's fields.
+   *
+   * Locks. Every event id is drawn under the organization's lock (`log.record` takes it), held to the
+   * commit. A write of a resource with references takes that lock before its first read (`lockFirst`), so
+   * a child's write and its parent's delete run one after the other. Any other update or delete locks its
+   * row first (`lockRow`) and reads under that; a delete of a row others refer to takes the organization's
+   * lock after its own statement, before it reads the rows that refer to it (`graph.remove`). So most
+   * writes hold the organization's lock only from the reads that need it to the commit, and the order of
+   * locks is always the row of a resource without references, then the organization, then rows of
+   * resources with references (a cascade's): no deadlock.
    */
   const write = <T>(
     actor: Actor,
@@ -279,8 +300,9 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
     },
 
     update: (actor, id, changes, expectedUpdatedAt) =>
-      write(actor, true, async ({ on, scope, log }) => {
-        // Read under the organization's lock: no other write of it can land between this read and the update.
+      write(actor, hasReferences, async ({ on, scope, log }) => {
+        // Read under the organization's lock, or the row's: no other write of the row can land between this read and the update.
+        if (!hasReferences) await lockRow(scope, id);
         const current = await scope.findFirst({ where: { id }, select: wire.columns });
         if (!current) throw new NotFoundError(name);
         await graph.checkReferences(on, actor, key, changes, ["data"]);
@@ -297,7 +319,8 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
       }),
 
     softDelete: (actor, id) =>
-      write(actor, true, async ({ on, scope }) => {
+      write(actor, hasReferences, async ({ on, scope }) => {
+        if (!hasReferences) await lockRow(scope, id);
         const current = await scope.findFirst({ where: { id }, select: wire.columns });
         if (!current) throw new NotFoundError(name);
         // `:own` is a condition of the delete's own statement; the rows a cascade removes go with it.

@@ -632,6 +632,24 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
       expect(new Date(deleted?.createdAt ?? 0).getTime()).toBeGreaterThanOrEqual(new Date(create?.createdAt ?? 0).getTime());
     });
 
+    it("concurrent updates of one row each record the value they replaced: the history is one chain", async () => {
+      const owner = t.newOrg();
+      const rows = resourceApi(owner.api, key);
+      const created = await rows.create(spec.sample(420));
+      const texts = Array.from({ length: 24 }, (_, i) => `Concurrent ${i}`);
+      await Promise.all(texts.map((text) => rows.update({ id: created.id, data: { [searchField]: text } })));
+      const oldestFirst = (await history(owner.api, { id: created.id, limit: 100 })).items.reverse();
+      expect(oldestFirst.map((event) => event.type)).toEqual(["created", ...texts.map(() => "updated")]);
+      console.log("CHAIN", JSON.stringify(oldestFirst.map((e) => [e.id, e.changes[searchField]])));
+      let value: unknown = created[searchField];
+      for (const event of oldestFirst.slice(1)) {
+        expect(event.changes[searchField]?.before, `event ${event.id}`).toEqual(value);
+        value = event.changes[searchField]?.after;
+      }
+      expect(new Set(oldestFirst.slice(1).map((event) => event.changes[searchField]?.after))).toEqual(new Set(texts));
+      expect(value).toEqual((await rows.byId({ id: created.id }))[searchField]);
+    });
+
     it("pages with a keyset cursor, without gaps or repeats", async () => {
       const owner = t.newOrg();
       const created = await resourceApi(owner.api, key).create(spec.sample(401));
@@ -765,6 +783,51 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
       expect(dangling?.n).toBe(0);
       const live = (await resourceApi(owner.api, key).list({ [field]: parent.id, limit: 100 })).pagination.total;
       expect(live).toBe(removed ? 0 : outcomes.slice(0, 20).filter((o) => o.status === "fulfilled").length);
+    });
+    it.each(referenceCases)("%s: 10 rounds of creates racing the delete of their %s row, the delete sent among them at another moment each time, leave no live row naming a deleted one (%s)", async (field, target) => {
+      const owner = t.newOrg();
+      const parents: string[] = [];
+      for (let round = 0; round < 10; round++) {
+        const parent = await resourceApi(owner.api, target).create(exampleOf(target));
+        parents.push(parent.id);
+        // The creates spread over 20 ms, the delete sent 2 ms later each round: it lands among them.
+        const creates = Array.from({ length: 10 }, (_, i) => sleep(2 * i).then(() => resourceApi(owner.api, key).create({ ...spec.sample(1300 + 10 * round + i), [field]: parent.id })));
+        const removal = sleep(2 * round).then(() => resourceApi(owner.api, target).delete({ id: parent.id }));
+        for (const outcome of await Promise.allSettled([...creates, removal])) {
+          if (outcome.status === "rejected") expect(["BAD_REQUEST", "CONFLICT"], (outcome.reason as Error).message).toContain((outcome.reason as TRPCError).code);
+        }
+      }
+      const table = sqlIdentifier(resource.storage.table);
+      const parentTable = sqlIdentifier(definitions[target].storage.table);
+      const [dangling] = await t.deps.db.prisma.$queryRaw<{ n: number }[]>(Prisma.sql`
+        SELECT count(*)::int AS n FROM ${table} AS child JOIN ${parentTable} AS parent ON parent.id = child.${sqlIdentifier(columnOf(field))}
+        WHERE child.deleted_at IS NULL AND parent.deleted_at IS NOT NULL AND parent.id IN (${Prisma.join(parents.map((id) => Prisma.sql`${id}::uuid`))})`);
+      expect(dangling?.n).toBe(0);
+    });
+
+    it.each(referenceCases)("%s: updates of its %s row racing creates naming it and its delete: each answers, with no deadlock (%s)", async (field, target) => {
+      const owner = t.newOrg();
+      const parent = await resourceApi(owner.api, target).create(exampleOf(target));
+      const text = definitions[target].storage.searchField;
+      const writes = Array.from({ length: 10 }, (_, i) => [
+        resourceApi(owner.api, target).update({ id: parent.id, data: { [text]: `Renamed ${i}` } }),
+        resourceApi(owner.api, key).create({ ...spec.sample(1150 + i), [field]: parent.id }),
+      ]).flat();
+      const removal = sleep(5).then(() => resourceApi(owner.api, target).delete({ id: parent.id }));
+      const outcomes = await Promise.allSettled([...writes, removal]);
+      for (const outcome of outcomes) {
+        if (outcome.status === "fulfilled") continue;
+        const error = outcome.reason as TRPCError;
+        expect(error).toBeInstanceOf(TRPCError);
+        // An update or a create after the delete: NOT_FOUND or bad input on the reference; a restricted delete after a create: CONFLICT.
+        expect(["NOT_FOUND", "BAD_REQUEST", "CONFLICT"], error.message).toContain(error.code);
+      }
+      const table = sqlIdentifier(resource.storage.table);
+      const parentTable = sqlIdentifier(definitions[target].storage.table);
+      const [dangling] = await t.deps.db.prisma.$queryRaw<{ n: number }[]>(Prisma.sql`
+        SELECT count(*)::int AS n FROM ${table} AS child JOIN ${parentTable} AS parent ON parent.id = child.${sqlIdentifier(columnOf(field))}
+        WHERE child.deleted_at IS NULL AND parent.deleted_at IS NOT NULL`);
+      expect(dangling?.n).toBe(0);
     });
   });
 
