@@ -700,6 +700,19 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
 
   const references = Object.entries(resource.references);
   const referenceCases = references.map(([field, reference]) => [field, reference.to as ResourceKey, reference.onDelete] as const);
+  /**
+   * How many live rows of this resource name a deleted row of `target` through `field` (only those naming
+   * one of `parents`, when given): what every race of creates, updates and deletes must leave at 0.
+   */
+  const danglingChildren = async (field: string, target: ResourceKey, parents?: string[]) => {
+    const table = sqlIdentifier(resource.storage.table);
+    const parentTable = sqlIdentifier(definitions[target].storage.table);
+    const among = parents ? Prisma.sql` AND parent.id IN (${Prisma.join(parents.map((id) => Prisma.sql`${id}::uuid`))})` : Prisma.empty;
+    const [row] = await t.deps.db.prisma.$queryRaw<{ n: number }[]>(Prisma.sql`
+      SELECT count(*)::int AS n FROM ${table} AS child JOIN ${parentTable} AS parent ON parent.id = child.${sqlIdentifier(columnOf(field))}
+      WHERE child.deleted_at IS NULL AND parent.deleted_at IS NOT NULL${among}`);
+    return row?.n;
+  };
 
   describe.skipIf(references.length === 0)(`${key}: references`, () => {
     it.each(referenceCases)("%s: another organization's, an unknown and a deleted %s row are one refusal, on create and update", async (field, target) => {
@@ -775,12 +788,7 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
         expect(["BAD_REQUEST", "CONFLICT"]).toContain(error.code);
       }
       if (onDelete === "restrict" && !removed) expect(outcomes.slice(0, 20).some((o) => o.status === "fulfilled")).toBe(true);
-      const table = sqlIdentifier(resource.storage.table);
-      const parentTable = sqlIdentifier(definitions[target].storage.table);
-      const [dangling] = await t.deps.db.prisma.$queryRaw<{ n: number }[]>(Prisma.sql`
-        SELECT count(*)::int AS n FROM ${table} AS child JOIN ${parentTable} AS parent ON parent.id = child.${sqlIdentifier(columnOf(field))}
-        WHERE child.deleted_at IS NULL AND parent.deleted_at IS NOT NULL`);
-      expect(dangling?.n).toBe(0);
+      expect(await danglingChildren(field, target)).toBe(0);
       const live = (await resourceApi(owner.api, key).list({ [field]: parent.id, limit: 100 })).pagination.total;
       expect(live).toBe(removed ? 0 : outcomes.slice(0, 20).filter((o) => o.status === "fulfilled").length);
     });
@@ -797,12 +805,7 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
           if (outcome.status === "rejected") expect(["BAD_REQUEST", "CONFLICT"], (outcome.reason as Error).message).toContain((outcome.reason as TRPCError).code);
         }
       }
-      const table = sqlIdentifier(resource.storage.table);
-      const parentTable = sqlIdentifier(definitions[target].storage.table);
-      const [dangling] = await t.deps.db.prisma.$queryRaw<{ n: number }[]>(Prisma.sql`
-        SELECT count(*)::int AS n FROM ${table} AS child JOIN ${parentTable} AS parent ON parent.id = child.${sqlIdentifier(columnOf(field))}
-        WHERE child.deleted_at IS NULL AND parent.deleted_at IS NOT NULL AND parent.id IN (${Prisma.join(parents.map((id) => Prisma.sql`${id}::uuid`))})`);
-      expect(dangling?.n).toBe(0);
+      expect(await danglingChildren(field, target, parents)).toBe(0);
     });
 
     it.each(referenceCases)("%s: updates of its %s row racing creates naming it and its delete: each answers, with no deadlock (%s)", async (field, target) => {
@@ -822,12 +825,7 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
         // An update or a create after the delete: NOT_FOUND or bad input on the reference; a restricted delete after a create: CONFLICT.
         expect(["NOT_FOUND", "BAD_REQUEST", "CONFLICT"], error.message).toContain(error.code);
       }
-      const table = sqlIdentifier(resource.storage.table);
-      const parentTable = sqlIdentifier(definitions[target].storage.table);
-      const [dangling] = await t.deps.db.prisma.$queryRaw<{ n: number }[]>(Prisma.sql`
-        SELECT count(*)::int AS n FROM ${table} AS child JOIN ${parentTable} AS parent ON parent.id = child.${sqlIdentifier(columnOf(field))}
-        WHERE child.deleted_at IS NULL AND parent.deleted_at IS NOT NULL`);
-      expect(dangling?.n).toBe(0);
+      expect(await danglingChildren(field, target)).toBe(0);
     });
   });
 
