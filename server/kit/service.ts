@@ -203,14 +203,16 @@ function selectListOf(fields: string[], storage: ResolvedStorage): Prisma.Sql {
 }
 
 /**
- * Locks the caller's live row `id` until the transaction ends (nothing when there is none): what an update
- * or delete that does not take the organization's lock first reads under, so the row it reads is the one it
- * changes (a write of the same row waits; one that deleted it meanwhile leaves nothing to lock). FOR NO KEY
- * UPDATE, the lock an UPDATE of non-key columns takes: a child's foreign-key check (FOR KEY SHARE, taken
- * under the organization's lock) does not wait for it.
+ * The caller's live row `id` (its entity's columns, as `selectListOf` gives them), locked until the
+ * transaction ends; undefined when there is none. What an update or delete that does not take the
+ * organization's lock first reads under, so the row it reads is the one it changes (a write of the same
+ * row waits; one that deleted it meanwhile leaves nothing to lock). One statement for the lock and the read
+ * (bench/results/levers.md). FOR NO KEY UPDATE, the lock an UPDATE of non-key columns takes: a child's
+ * foreign-key check (FOR KEY SHARE, taken under the organization's lock) does not wait for it.
  */
-async function lockRow(scope: ScopedModel, id: string): Promise<void> {
-  await scope.queryRaw([Prisma.sql`id = ${id}::uuid`], ({ table, where }) => Prisma.sql`SELECT 1 FROM ${table} WHERE ${where} FOR NO KEY UPDATE`);
+async function lockedRow(scope: ScopedModel, columns: Prisma.Sql, id: string): Promise<Row | undefined> {
+  const [row] = await scope.queryRaw<Row>([Prisma.sql`id = ${id}::uuid`], ({ table, where }) => Prisma.sql`SELECT ${columns} FROM ${table} WHERE ${where} FOR NO KEY UPDATE`);
+  return row;
 }
 
 /**
@@ -256,7 +258,7 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
    * Locks. Every event id is drawn under the organization's lock (`log.record` takes it), held to the
    * commit. A write of a resource with references takes that lock before its first read (`lockFirst`), so
    * a child's write and its parent's delete run one after the other. Any other update or delete locks its
-   * row first (`lockRow`) and reads under that; a delete of a row others refer to takes the organization's
+   * row first and reads it in the same statement (`lockedRow`); a delete of a row others refer to takes the organization's
    * lock after its own statement, before it reads the rows that refer to it (`graph.remove`). So most
    * writes hold the organization's lock only from the reads that need it to the commit, and the order of
    * locks is always the row of a resource without references, then the organization, then rows of
@@ -277,6 +279,16 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
         const broken = brokenKeyOf(error, self);
         throw broken ? new UniqueViolationError(name, broken) : error;
       });
+
+  /**
+   * The row an update or delete changes, read under the organization's lock (taken first, `hasReferences`)
+   * or its own (`lockedRow`): no other write of the row can land between this read and the write.
+   */
+  const readForWrite = async (scope: ScopedModel, id: string): Promise<Row> => {
+    const current = hasReferences ? await scope.findFirst({ where: { id }, select: wire.columns }) : await lockedRow(scope, entityColumns, id);
+    if (!current) throw new NotFoundError(name);
+    return current;
+  };
 
   /** The create's writes, in `write`'s transaction (after the organization's lock when it has references). */
   const insert = async ({ on, scope, log }: WriteSteps, actor: Actor, input: CreateInputOf<C>) => {
@@ -318,10 +330,7 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
 
     update: (actor, id, changes, expectedUpdatedAt) =>
       write(actor, hasReferences, async ({ on, scope, log }) => {
-        // Read under the organization's lock, or the row's: no other write of the row can land between this read and the update.
-        if (!hasReferences) await lockRow(scope, id);
-        const current = await scope.findFirst({ where: { id }, select: wire.columns });
-        if (!current) throw new NotFoundError(name);
+        const current = await readForWrite(scope, id);
         await graph.checkReferences(on, actor, key, changes, ["data"]);
         const [row] = await scope.updateManyAndReturn({
           where: { id, ...(expectedUpdatedAt && { updatedAt: new Date(expectedUpdatedAt) }), ...ownedBy(actor, access.update) },
@@ -337,9 +346,7 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
 
     softDelete: (actor, id) =>
       write(actor, hasReferences, async ({ on, scope }) => {
-        if (!hasReferences) await lockRow(scope, id);
-        const current = await scope.findFirst({ where: { id }, select: wire.columns });
-        if (!current) throw new NotFoundError(name);
+        const current = await readForWrite(scope, id);
         // `:own` is a condition of the delete's own statement; the rows a cascade removes go with it.
         await graph.remove(on, actor, key, [current], {
           where: ownedBy(actor, access.delete),
