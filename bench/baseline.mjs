@@ -55,17 +55,22 @@ const byRequest = new Map(captured.endpoints.map((e) => [`${e.method} ${e.path}`
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+/**
+ * A row as the captured statement returns it: columns by their names (Prisma's own SELECT) or under the
+ * entity's field names (the kit's raw read by id, `"created_at" AS "createdAt"`).
+ */
 function wire(row) {
+  const field = (name, column) => (name in row ? row[name] : row[column]);
   return {
     id: row.id,
-    organizationId: row.organization_id,
+    organizationId: field("organizationId", "organization_id"),
     name: row.name,
     description: row.description,
     status: row.status,
-    createdById: row.created_by_id,
-    updatedById: row.updated_by_id,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
+    createdById: field("createdById", "created_by_id"),
+    updatedById: field("updatedById", "updated_by_id"),
+    createdAt: field("createdAt", "created_at").toISOString(),
+    updatedAt: field("updatedAt", "updated_at").toISOString(),
   };
 }
 

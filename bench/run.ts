@@ -223,6 +223,18 @@ async function start(target: Target, capturedFile: string, serviceEnv: NodeJS.Pr
         });
   const url = `http://127.0.0.1:${port}`;
   await waitUntilUp(target === "service" ? `${url}/health/ready` : `${url}/`, child);
+  if (target === "baseline") {
+    // Each captured read answered once before any load: a replay out of step with the service's SQL (its
+    // rows read differently) stops the run here instead of filling the tables with errors.
+    const { endpoints } = JSON.parse(await readFile(capturedFile, "utf8")) as { endpoints: CapturedEndpoint[] };
+    for (const endpoint of endpoints.filter((e) => e.kind !== "create")) {
+      const response = await fetch(url + endpoint.path);
+      if (response.status !== 200) {
+        child.kill("SIGTERM");
+        throw new Error(`the baseline answers ${endpoint.method} ${endpoint.path} with ${response.status}, not 200: bench/baseline.mjs no longer reads the rows of its captured SQL`);
+      }
+    }
+  }
   return {
     url,
     pid: child.pid!,
