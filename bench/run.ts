@@ -14,6 +14,7 @@ import { createServer } from "node:http";
 import type { ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer as createNetServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -188,9 +189,32 @@ async function waitUntilUp(url: string, child: ChildProcess) {
   throw new Error(`${url} did not come up`);
 }
 
+/** Whether nothing listens on 127.0.0.1:`port` now. */
+function isFree(port: number): Promise<boolean> {
+  const server = createNetServer();
+  return new Promise((resolve) => {
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The first of `count` consecutive free ports, none of them `except`: the metrics ports of `count` workers
+ * (worker i listens on METRICS_PORT + i, server/cluster.ts). Two free ports drawn one by one can be
+ * neighbours, and then a second worker's metrics would take the service's port and fail the start.
+ */
+async function freePortRun(count: number, except: number): Promise<number> {
+  for (;;) {
+    const first = await freePort();
+    const ports = Array.from({ length: count }, (_, i) => first + i);
+    if (ports.includes(except) || ports.at(-1)! > 65_535) continue;
+    if ((await Promise.all(ports.slice(1).map(isFree))).every(Boolean)) return first;
+  }
+}
+
 async function start(target: Target, capturedFile: string, serviceEnv: NodeJS.ProcessEnv = {}): Promise<Running> {
   const port = await freePort();
-  const metricsPort = await freePort();
+  const metricsPort = await freePortRun(Math.max(1, Number(serviceEnv.WEB_CONCURRENCY ?? 1)), port);
   const common = { ...process.env, PORT: String(port), DATABASE_POOL_SIZE: String(POOL_SIZE) };
   const child =
     target === "service"
