@@ -14,7 +14,6 @@ import { createServer } from "node:http";
 import type { ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer as createNetServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,7 +36,7 @@ import type { BenchResults, CapturedEndpoint, ComparisonResults, LeverResults, L
 import { pgbouncerVersion, startPgBouncer } from "../scripts/support/pgbouncer.js";
 import { againstPeer, cpuPerRequest, peerUnavailable } from "./comparisons.js";
 import type { BenchKit } from "./comparisons.js";
-import { freePort } from "../scripts/support/throwaway-postgres.js";
+import { freePort, portIsFree } from "../scripts/support/throwaway-postgres.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const flags = new Set(process.argv.slice(2));
@@ -189,15 +188,6 @@ async function waitUntilUp(url: string, child: ChildProcess) {
   throw new Error(`${url} did not come up`);
 }
 
-/** Whether nothing listens on 127.0.0.1:`port` now. */
-function isFree(port: number): Promise<boolean> {
-  const server = createNetServer();
-  return new Promise((resolve) => {
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
-
 /**
  * The first of `count` consecutive free ports, none of them `except`: the metrics ports of `count` workers
  * (worker i listens on METRICS_PORT + i, server/cluster.ts). Two free ports drawn one by one can be
@@ -208,7 +198,7 @@ async function freePortRun(count: number, except: number): Promise<number> {
     const first = await freePort();
     const ports = Array.from({ length: count }, (_, i) => first + i);
     if (ports.includes(except) || ports.at(-1)! > 65_535) continue;
-    if ((await Promise.all(ports.slice(1).map(isFree))).every(Boolean)) return first;
+    if ((await Promise.all(ports.slice(1).map(portIsFree))).every(Boolean)) return first;
   }
 }
 

@@ -10,7 +10,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../server/config.js";
 import { applyMigrations } from "../../server/db/schema-engine.js";
-import { freePort } from "../../scripts/support/throwaway-postgres.js";
+import { freePort, portIsFree } from "../../scripts/support/throwaway-postgres.js";
 import { tokenFor } from "../support/app.js";
 import { createEmptyPostgresDatabase, testDatabaseUrl } from "../support/database.js";
 import { cleanEnv, projectRoot, startServiceProcess, stopServiceProcess, TSX_MAIN } from "../support/service-process.js";
@@ -38,14 +38,6 @@ const linesWith = (service: ServiceProcess, message: string) =>
     .filter((line) => line.startsWith("{"))
     .map((line) => JSON.parse(line) as { msg: string; pid: number; worker?: number })
     .filter((line) => line.msg === message);
-
-function portIsFree(port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
 
 async function until<T>(read: () => Promise<T> | T, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
