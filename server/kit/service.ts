@@ -203,15 +203,17 @@ function selectListOf(fields: string[], storage: ResolvedStorage): Prisma.Sql {
 }
 
 /**
- * The caller's live row `id` (its entity's columns, as `selectListOf` gives them), locked until the
- * transaction ends; undefined when there is none. What an update or delete that does not take the
- * organization's lock first reads under, so the row it reads is the one it changes (a write of the same
- * row waits; one that deleted it meanwhile leaves nothing to lock). One statement for the lock and the read
- * (bench/results/levers.md). FOR NO KEY UPDATE, the lock an UPDATE of non-key columns takes: a child's
+ * The caller's live row `id` as one raw statement through the scope (its entity's `columns`, as
+ * `selectListOf` gives them), undefined when there is none: the same row as findFirst, for less of Prisma's
+ * work per call (bench/results/levers.md). With `lock`, the row is locked until the transaction ends, in the
+ * same statement: what an update or delete that does not take the organization's lock first reads under, so
+ * the row it reads is the one it changes (a write of the same row waits; one that deleted it meanwhile
+ * leaves nothing to lock). FOR NO KEY UPDATE, the lock an UPDATE of non-key columns takes: a child's
  * foreign-key check (FOR KEY SHARE, taken under the organization's lock) does not wait for it.
  */
-async function lockedRow(scope: ScopedModel, columns: Prisma.Sql, id: string): Promise<Row | undefined> {
-  const [row] = await scope.queryRaw<Row>([Prisma.sql`id = ${id}::uuid`], ({ table, where }) => Prisma.sql`SELECT ${columns} FROM ${table} WHERE ${where} FOR NO KEY UPDATE`);
+async function rowById(scope: ScopedModel, columns: Prisma.Sql, id: string, lock: boolean): Promise<Row | undefined> {
+  const tail = lock ? Prisma.sql`FOR NO KEY UPDATE` : Prisma.sql`LIMIT 1`;
+  const [row] = await scope.queryRaw<Row>([Prisma.sql`id = ${id}::uuid`], ({ table, where }) => Prisma.sql`SELECT ${columns} FROM ${table} WHERE ${where} ${tail}`);
   return row;
 }
 
@@ -258,7 +260,7 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
    * Locks. Every event id is drawn under the organization's lock (`log.record` takes it), held to the
    * commit. A write of a resource with references takes that lock before its first read (`lockFirst`), so
    * a child's write and its parent's delete run one after the other. Any other update or delete locks its
-   * row first and reads it in the same statement (`lockedRow`); a delete of a row others refer to takes the organization's
+   * row first and reads it in the same statement (`rowById`); a delete of a row others refer to takes the organization's
    * lock after its own statement, before it reads the rows that refer to it (`graph.remove`). So most
    * writes hold the organization's lock only from the reads that need it to the commit, and the order of
    * locks is always the row of a resource without references, then the organization, then rows of
@@ -282,10 +284,10 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
 
   /**
    * The row an update or delete changes, read under the organization's lock (taken first, `hasReferences`)
-   * or its own (`lockedRow`): no other write of the row can land between this read and the write.
+   * or its own (`rowById`): no other write of the row can land between this read and the write.
    */
   const readForWrite = async (scope: ScopedModel, id: string): Promise<Row> => {
-    const current = hasReferences ? await scope.findFirst({ where: { id }, select: wire.columns }) : await lockedRow(scope, entityColumns, id);
+    const current = hasReferences ? await scope.findFirst({ where: { id }, select: wire.columns }) : await rowById(scope, entityColumns, id, true);
     if (!current) throw new NotFoundError(name);
     return current;
   };
@@ -322,8 +324,7 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
     infinite: (actor, params) => listing.infinite(scoped(actor), params),
 
     async byId(actor, id) {
-      // One raw statement through the scope: the same row as findFirst, for less of Prisma's work per call (bench/results/levers.md).
-      const [row] = await scoped(actor).queryRaw<Row>([Prisma.sql`id = ${id}::uuid`], ({ table, where }) => Prisma.sql`SELECT ${entityColumns} FROM ${table} WHERE ${where} LIMIT 1`);
+      const row = await rowById(scoped(actor), entityColumns, id, false);
       if (!row) throw new NotFoundError(name);
       return wire.toWire(row);
     },
