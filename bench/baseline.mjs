@@ -1,9 +1,9 @@
 /* global process, console, Buffer */
 /**
  * The raw baseline: a minimal `node:http` + `pg` server that answers the benchmark's requests by
- * executing exactly the SQL the service sends for them (captured from Prisma's query log by
- * bench/run.ts), on a pool of the same size, and writing the same JSON. No framework, no ORM, no
- * validation, no logging, no auth: what the service costs on top of its SQL is the difference.
+ * executing exactly the SQL the service sends for them (captured from the kit's statements by
+ * bench/run.ts), on a pool of the same size, and writing the same JSON. No framework, no validation, no
+ * logging, no auth: what the service costs on top of its SQL is the difference.
  *
  * Environment: DATABASE_URL (or PGLITE_DATA_DIR), DATABASE_POOL_SIZE, PORT, CAPTURED_SQL (the captured JSON file).
  */
@@ -53,26 +53,6 @@ const pool = process.env.PGLITE_DATA_DIR
 /** `GET /trpc/features.list?input=...` -> the endpoint captured for exactly that request. */
 const byRequest = new Map(captured.endpoints.map((e) => [`${e.method} ${e.path}`, e]));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-/**
- * A row as the captured statement returns it: columns by their names (Prisma's own SELECT) or under the
- * entity's field names (the kit's raw read by id, `"created_at" AS "createdAt"`).
- */
-function wire(row) {
-  const field = (name, column) => (name in row ? row[name] : row[column]);
-  return {
-    id: row.id,
-    organizationId: field("organizationId", "organization_id"),
-    name: row.name,
-    description: row.description,
-    status: row.status,
-    createdById: field("createdById", "created_by_id"),
-    updatedById: field("updatedById", "updated_by_id"),
-    createdAt: field("createdAt", "created_at").toISOString(),
-    updatedAt: field("updatedAt", "updated_at").toISOString(),
-  };
-}
 
 function send(res, status, body) {
   const json = JSON.stringify(body);
@@ -80,46 +60,40 @@ function send(res, status, body) {
   res.end(json);
 }
 
+/**
+ * The captured statements answer in the kit's shapes: a read by id its `entity` (the wire form, built by the
+ * statement), a page an `entity` per row with the bounded count (`total`) on each.
+ */
 async function answer(endpoint, body) {
   if (endpoint.kind === "create") return create(endpoint, JSON.parse(body));
-  // The statements of one request run concurrently, as the service's Promise.all runs them.
-  const results = await Promise.all(endpoint.statements.map((s) => pool.query(s.sql, s.params)));
-  if (endpoint.kind === "byId") return results[0].rows[0] ? wire(results[0].rows[0]) : null;
-  const total = results[1].rows[0].n;
+  const [{ rows }] = await Promise.all(endpoint.statements.map((s) => pool.query(s.sql, s.params)));
+  if (endpoint.kind === "byId") return rows[0] ? rows[0].entity : null;
+  const total = rows[0]?.total ?? 0;
   const { page, limit } = endpoint.pagination;
   return {
-    data: results[0].rows.map(wire),
+    data: rows.map((row) => row.entity),
     pagination: { page, limit, total, totalPages: Math.ceil(total / limit), totalIsEstimate: false },
   };
 }
 
 /**
- * A create replays the service's whole write transaction (BEGIN, the INSERT, the statement that takes the
- * organization's lock and writes the change event and its NOTIFY, COMMIT) on one connection, with a new
- * id and new timestamps per request, the request's name, and the change event's JSON rebuilt around them.
+ * A create replays the service's write: one statement (the row, the organization's lock, the change event
+ * and its NOTIFY), with a new id per request and the request's name.
  */
 async function create(endpoint, input) {
   const id = randomUUID();
-  const now = new Date();
-  const capturedId = endpoint.statements.flatMap((s) => s.params).find((p) => UUID.test(p));
   let feature;
-  const run = async (client) => {
-    for (const statement of endpoint.statements) {
-      const params = statement.params.map((p, i) => {
-        if (typeof p !== "string") return p;
-        if (UUID.test(p)) return id;
-        if (ISO.test(p)) return now;
-        if (statement === endpoint.statements[endpoint.insertStatement] && i === endpoint.nameParam) return input.name;
-        if (p.startsWith("{") && feature) return p.replaceAll(capturedId, id).replaceAll('"Bench created"', JSON.stringify(input.name));
-        return p;
-      });
-      const { rows } = await client.query(statement.sql, params);
-      if (statement.sql.startsWith('INSERT INTO "public"."features"')) feature = rows[0];
-    }
-  };
-  // PGlite's transaction() commits by itself: its COMMIT statement is skipped.
-  await pool.transaction(async (client) => run(process.env.PGLITE_DATA_DIR ? { query: (sql, params) => (sql === "COMMIT" ? { rows: [] } : client.query(sql, params)) } : client));
-  return wire(feature);
+  for (const statement of endpoint.statements) {
+    const params = statement.params.map((p, i) => {
+      if (typeof p !== "string") return p;
+      if (UUID.test(p)) return id;
+      if (statement === endpoint.statements[endpoint.insertStatement] && i === endpoint.nameParam) return input.name;
+      return p;
+    });
+    const { rows } = await pool.query(statement.sql, params);
+    if (statement === endpoint.statements[endpoint.insertStatement]) feature = rows[0].after;
+  }
+  return feature;
 }
 
 const server = http.createServer((req, res) => {

@@ -30,6 +30,7 @@ import { features as featureResource } from "../server/resources/features/defini
 import { PrismaPGliteWithExtensions, createPGlite } from "../server/db/pglite.js";
 import { applyMigrations } from "../server/db/schema-engine.js";
 import { PrismaClient } from "../server/generated/prisma/client.js";
+import type { Sql as StatementRunner } from "../server/db/sql.js";
 import { writeComparisonReport, writeReport } from "./report.js";
 import { liveBench, writeLiveReport } from "./live.js";
 import type { BenchResults, CapturedEndpoint, ComparisonResults, LeverResults, LoadResult, ObservabilityResults, PgBouncerResults, ScaleRow, Target, VariantRow, WorkerResults } from "./report.js";
@@ -339,12 +340,20 @@ function endpointsFor(byIdId: string): EndpointSpec[] {
   ];
 }
 
-/** Runs each endpoint through the service's own code with Prisma's query log on, and keeps the SQL it sent. */
+/** Runs each endpoint through the service's own code (its scope and statements) and keeps the SQL it sent. */
 async function captureSql(sql: Awaited<ReturnType<typeof openSql>>, endpoints: EndpointSpec[]): Promise<CapturedEndpoint[]> {
-  const prisma = new PrismaClient({ adapter: sql.prismaAdapter(), log: [{ emit: "event", level: "query" }] });
+  const prisma = new PrismaClient({ adapter: sql.prismaAdapter() });
   let seen: { sql: string; params: unknown[] }[] = [];
-  prisma.$on("query", (event) => seen.push({ sql: event.query, params: JSON.parse(event.params) as unknown[] }));
-  const data = createOrgData(prisma);
+  // Every statement the kit sends goes through this runner: kept, then run on the bench's own connection.
+  const capturing: StatementRunner = {
+    async query<T>(statement: { text: string; values: readonly unknown[] }) {
+      seen.push({ sql: statement.text, params: [...statement.values] });
+      return sql.query<T>(statement.text, [...statement.values]);
+    },
+    // The captured calls are single statements; a transaction would only wrap them.
+    transaction: (work) => work(capturing),
+  };
+  const data = createOrgData({ prisma, sql: capturing });
   // A hub that never listens: only the writes' SQL is captured here (the change event and its NOTIFY included).
   const hub = createChangeHub({ db: { listen: () => Promise.resolve({ close: () => Promise.resolve() }) }, data, log: pino({ level: "silent" }), limits: { perOrganization: 0, perIp: 0 }, retentionHours: 168 });
   const features = createResourceService(featureResource, data, { hub, retentionHours: 168 });
@@ -355,8 +364,7 @@ async function captureSql(sql: Awaited<ReturnType<typeof openSql>>, endpoints: E
     if (endpoint.kind === "list") await features.list(actor, { page: 1, limit: 20, ...endpoint.input });
     else if (endpoint.kind === "byId") await features.byId(actor, endpoint.input.id as string);
     else await features.create(actor, { name: CREATED_NAME });
-    // findMany first, then the count: the order the baseline reads their results in.
-    const statements = [...seen].sort((a, b) => Number(/count\(/i.test(a.sql)) - Number(/count\(/i.test(b.sql)));
+    const statements = [...seen];
     captured.push({
       key: endpoint.key,
       method: endpoint.method,
@@ -365,7 +373,7 @@ async function captureSql(sql: Awaited<ReturnType<typeof openSql>>, endpoints: E
       statements,
       ...(endpoint.kind === "list" && { pagination: { page: 1, limit: 20 } }),
       ...(endpoint.kind === "create" && (() => {
-        // The write is a transaction of several statements (lock, INSERT, change event, NOTIFY, COMMIT).
+        // The write is one statement (the row, the organization's lock, its change event and NOTIFY).
         const insertStatement = statements.findIndex((s) => s.params.includes(CREATED_NAME));
         return { insertStatement, nameParam: statements[insertStatement]!.params.indexOf(CREATED_NAME) };
       })()),

@@ -57,7 +57,7 @@ export interface DependencyOptions {
 
 export function createDependencies(config: Config, db: Database, log: Logger, options: DependencyOptions = {}): AppDependencies {
   const metrics = config.metrics.port > 0 ? createMetrics({ db, procedures: options.procedurePaths ?? [], rateLimitStore: () => rateLimitStoreOf(options.redis) }) : undefined;
-  const data = createOrgData(db.prisma, {
+  const data = createOrgData(db, {
     onUnscopedAccess(reason) {
       log.debug({ reason }, "database access outside the organization scope");
       metrics?.countUnscopedAccess(reason);

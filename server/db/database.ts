@@ -10,10 +10,12 @@ import type { Logger } from "../logger.js";
 import { PrismaPGliteWithExtensions, createPGlite } from "./pglite.js";
 import { applyMigrations } from "./schema-engine.js";
 import { listenPGlite, listenPostgres } from "./listen.js";
+import { sqlOnPGlite, sqlOnPool } from "./sql.js";
+import type { Sql } from "./sql.js";
 import { createPool, transactionOptionsFor, withStatementTimeoutPerTransaction } from "./statement-timeout.js";
 import type { ListenHandlers, Listener } from "./listen.js";
 
-export type { PrismaClient };
+export type { PrismaClient, Sql };
 
 /** The connection pool's live counts (node-postgres `Pool`), for metrics. */
 export interface PoolStats {
@@ -24,6 +26,11 @@ export interface PoolStats {
 
 export interface Database {
   prisma: PrismaClient;
+  /**
+   * The same database without Prisma's client in between (./sql.ts): what the organization scope runs the
+   * kit's statements on. Same pool (PostgreSQL) or the same PGlite.
+   */
+  sql: Sql;
   kind: "postgres" | "embedded";
   /** PostgreSQL only: the pool. Embedded PGlite is one in-process connection, with no pool. */
   pool?: PoolStats | undefined;
@@ -85,7 +92,11 @@ export function connectPostgres(url: string, options: PostgresOptions): Database
   // LISTEN needs a session of its own: PostgreSQL itself, never a transaction pooler (./listen.ts).
   const listen = (channel: string, handlers: ListenHandlers) => listenPostgres(directUrl, channel, handlers, log);
   const prisma = new PrismaClient({ adapter, transactionOptions: transactionOptionsFor(statementTimeoutMs) });
-  return { ...wrap(prisma, "postgres", async () => {}, listen), pool };
+  const sql = sqlOnPool(pool, {
+    firstInTransaction: behindPooler && statementTimeoutMs > 0 ? `SET LOCAL statement_timeout = ${Math.trunc(statementTimeoutMs)}` : undefined,
+    prepare: !behindPooler,
+  });
+  return { ...wrap(prisma, sql, "postgres", async () => {}, listen), pool };
 }
 
 /**
@@ -103,7 +114,7 @@ export async function openEmbedded(dataDir: string | undefined, log?: Logger, op
     adapter: new PrismaPGliteWithExtensions(pglite),
     transactionOptions: transactionOptionsFor(options.statementTimeoutMs ?? 10_000),
   });
-  return wrap(prisma, "embedded", () => pglite.close(), (channel, handlers) => listenPGlite(pglite, channel, handlers));
+  return wrap(prisma, sqlOnPGlite(pglite), "embedded", () => pglite.close(), (channel, handlers) => listenPGlite(pglite, channel, handlers));
 }
 
 export async function openDatabase(config: Config, log?: Logger): Promise<Database> {
@@ -119,9 +130,10 @@ export async function openDatabase(config: Config, log?: Logger): Promise<Databa
   return openEmbedded(config.pgliteDataDir, log, { statementTimeoutMs: config.databaseStatementTimeoutMs });
 }
 
-function wrap(prisma: PrismaClient, kind: Database["kind"], closeDriver: () => Promise<void>, listen: Database["listen"]): Database {
+function wrap(prisma: PrismaClient, sql: Sql, kind: Database["kind"], closeDriver: () => Promise<void>, listen: Database["listen"]): Database {
   return {
     prisma,
+    sql,
     kind,
     listen,
     async ping(timeoutMs = 2_000) {

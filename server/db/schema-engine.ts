@@ -69,7 +69,7 @@ export async function withSchemaEngine<T>(
     provider: adapterFactory.provider,
     adapterName: adapterFactory.adapterName,
     connect: async () => {
-      const adapter = await adapterFactory.connect();
+      const adapter = wholeScripts(await adapterFactory.connect());
       opened.push(adapter);
       return adapter;
     },
@@ -94,6 +94,25 @@ export async function withSchemaEngine<T>(
     engine.free();
     await Promise.all(opened.map((adapter) => adapter.dispose().catch(() => {})));
   }
+}
+
+/**
+ * `@prisma/adapter-pg` runs a migration's script by splitting it at every `;` (7.10: `script.split(";")`),
+ * which breaks a function body (`$$ ... ; ... $$`, the migration `live_referrer_check`). A script is sent
+ * whole instead, as one simple query: PostgreSQL runs its statements in order, in one implicit transaction,
+ * as `prisma migrate deploy` and psql do. PGlite's adapter already runs scripts whole (`exec`).
+ */
+function wholeScripts(adapter: SqlDriverAdapter): SqlDriverAdapter {
+  if (adapter.adapterName !== "@prisma/adapter-pg") return adapter;
+  const client = (adapter as unknown as { underlyingDriver(): { query(text: string): Promise<unknown> } }).underlyingDriver();
+  const onError = (adapter as unknown as { onError(error: unknown): never }).onError.bind(adapter);
+  return new Proxy(adapter, {
+    get(target, property) {
+      if (property === "executeScript") return (script: string) => client.query(script).then(() => undefined, onError);
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 /** Reads `prisma/migrations` in the shape the engine (and the Prisma CLI) expects. */

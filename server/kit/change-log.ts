@@ -1,21 +1,22 @@
 /**
  * The change log, scoped like every other org-owned query: it reads and writes through the
- * organization's `ScopedEvents` (./scope.ts), so no statement here names an organization itself. The
- * kit's service writes an event in the same transaction as each create, update and soft delete, and
- * sends the PostgreSQL notification that the change hub (./change-hub.ts) waits for inside that
- * transaction too: a rolled-back change leaves neither an event nor a notification, and a committed one
- * always has both.
+ * organization's `ScopedEvents` (./scope.ts), or as part of a write's statement given the scope's
+ * organization (`eventStatement`), so no statement here names an organization itself. Each create, update
+ * and soft delete writes its event in its own statement (./statements.ts), and sends the PostgreSQL
+ * notification that the change hub (./change-hub.ts) waits for in that statement too: a rolled-back change
+ * leaves neither an event nor a notification, and a committed one always has both.
  *
  * Ordering: every write of an organization takes a transaction-scoped advisory lock on that
  * organization before its event id is drawn, and holds it until it commits, so its event ids are drawn and
  * committed in the same order. "The events after id N" of one organization therefore never skips an event
- * that commits later (what resume relies on). An update or delete reads the row it changes under a lock
- * (the row's, or the organization's when references are involved: ./service.ts), so the row it reads is
- * the last committed version (the before values are exact).
+ * that commits later (what resume relies on). An update or delete reads the row it changes under the row's
+ * lock in the same statement (./statements.ts), so the row it reads is the last committed version (the
+ * before values are exact).
  */
 import type { ChangeEvent, ChangeType } from "../contract/common.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { Row, ScopedEvents } from "./scope.js";
+import { sqlTable } from "./scope.js";
 
 /** The channel every instance LISTENs on; a notification's payload is a `ChangeNotification`. */
 export const CHANGE_CHANNEL = "kuark_changes";
@@ -50,19 +51,26 @@ export interface ChangeLog {
   history(entityId: string, cursor: bigint | null | undefined, limit: number): Promise<{ items: ChangeEvent[]; nextCursor: string | null }>;
 }
 
-const EVENT_COLUMNS = {
-  id: true,
-  organizationId: true,
-  resource: true,
-  entityId: true,
-  type: true,
-  actorId: true,
-  changes: true,
-  entity: true,
-  createdAt: true,
-} as const;
+const EVENTS = sqlTable("change_events");
 
-type EventRow = Prisma.ChangeEventGetPayload<{ select: typeof EVENT_COLUMNS }>;
+/**
+ * An event's columns under the names of `EventRow` (ids as text: int8 reads differently on the two drivers).
+ * ORDER BY names `change_events.id`: a bare `id` would be this list's text.
+ */
+const EVENT_COLUMNS = Prisma.sql`id::text AS id, organization_id AS "organizationId", resource, entity_id::text AS "entityId", type::text AS type, actor_id AS "actorId", changes, entity, created_at AS "createdAt"`;
+
+/** An event row as read: by Prisma (the hub: `id` a bigint) or by the scope's statements (`id` as text). */
+interface EventRow {
+  id: bigint | string;
+  organizationId: string;
+  resource: string;
+  entityId: string;
+  type: ChangeType;
+  actorId: string;
+  changes: unknown;
+  entity: unknown;
+  createdAt: Date;
+}
 
 export function storedChangeOf(row: EventRow): StoredChange {
   return {
@@ -84,7 +92,8 @@ function eventOf(row: EventRow): ChangeEvent {
 }
 
 /** Fields that say who and when, not what: they change with every write and are on the event itself. */
-const BOOKKEEPING = new Set(["id", "organizationId", "createdById", "updatedById", "createdAt", "updatedAt"]);
+export const BOOKKEEPING_FIELDS: readonly string[] = ["id", "organizationId", "createdById", "updatedById", "createdAt", "updatedAt"];
+const BOOKKEEPING = new Set(BOOKKEEPING_FIELDS);
 
 /** The fields whose wire values differ between `before` (null for a create) and `after`. */
 export function changedFields(before: Row | null, after: Row): Changes {
@@ -101,47 +110,103 @@ export function changedFields(before: Row | null, after: Row): Changes {
 /** The organization's advisory lock: 64 bits of the hash of its id, in a namespace of its own. */
 const lockOf = (organizationId: Prisma.Sql) => Prisma.sql`pg_advisory_xact_lock(hashtextextended('kuark:changes:' || ${organizationId}::text, 0))`;
 
+/** The notification of each event of `events` (a CTE's rows with `id` and `organization_id`), for `resource`. */
+const notificationOf = (resource: string) =>
+  Prisma.sql`pg_notify(${CHANGE_CHANNEL}, json_build_object('id', id::text, 'organizationId', organization_id, 'resource', ${resource}::text)::text)`;
+
+/**
+ * The change events of a write, as part of the write's own statement (./statements.ts): two CTEs for its
+ * WITH, the organization's lock and the events, and an expression for its SELECT list that sends their
+ * notifications (and counts them).
+ */
+export interface EventStatement {
+  /** `kuark_locked`: the organization's lock, taken once `lockAfter` has a row. */
+  lock: Prisma.Sql;
+  /** `kuark_events`: the events written, one per row of `from`, after the lock. */
+  events: Prisma.Sql;
+  /** The number of events written; evaluating it sends their notifications (delivered at commit). */
+  notified: Prisma.Sql;
+}
+
+export interface EventSpec {
+  /** The organization (the scope's bound parameter). */
+  organizationId: Prisma.Sql;
+  /** Who made the change (the scope's bound parameter). */
+  actorId: Prisma.Sql;
+  resource: string;
+  type: ChangeType;
+  /** The FROM list the events are selected from: one event per row. */
+  from: Prisma.Sql;
+  /** A CTE (or subquery) whose first row takes the organization's lock: nothing in it, no lock. */
+  lockAfter: Prisma.Sql;
+  /** Per row: the entity's id, its changes and the entity (jsonb), as SQL over `from`. */
+  entityId: Prisma.Sql;
+  changes: Prisma.Sql;
+  entity: Prisma.Sql;
+}
+
+/**
+ * The events of a write in the write's statement: the organization's lock first (a no-op when this
+ * transaction holds it already), then the events, each with its NOTIFY. The lock is taken before any event
+ * id is drawn (`CROSS JOIN kuark_locked`), which keeps one organization's ids in commit order; it is held to
+ * the commit, so the organization's other writes wait for the rest of this statement and the commit only.
+ */
+export function eventStatement(spec: EventSpec): EventStatement {
+  const { organizationId, actorId, resource, type } = spec;
+  return {
+    lock: Prisma.sql`kuark_locked AS (SELECT ${lockOf(organizationId)} FROM (SELECT 1 FROM ${spec.lockAfter} LIMIT 1) AS first)`,
+    events: Prisma.sql`kuark_events AS (
+        INSERT INTO ${EVENTS} (organization_id, resource, entity_id, type, actor_id, changes, entity)
+        SELECT ${organizationId}, ${resource}, ${spec.entityId}, ${type}::"ChangeType", ${actorId}, ${spec.changes}, ${spec.entity}
+        FROM ${spec.from} CROSS JOIN kuark_locked
+        RETURNING id, organization_id
+      )`,
+    notified: Prisma.sql`(SELECT count(${notificationOf(resource)})::int FROM kuark_events)`,
+  };
+}
+
 /** The change log of `resource` in the organization of `events`; `actorId` is who makes the changes recorded. */
 export function createChangeLog(events: ScopedEvents, resource: string, actorId: string): ChangeLog {
   return {
     async lockOrganization() {
-      await events.executeRaw((organizationId) => Prisma.sql`SELECT ${lockOf(organizationId)}`);
+      await events.run((organizationId) => Prisma.sql`SELECT ${lockOf(organizationId)}`);
     },
 
     /**
      * One statement: the organization's lock (a no-op when this transaction already holds it), the
-     * event, and its NOTIFY. A create takes the lock only here, so the lock is held for this statement
-     * and the COMMIT alone, and the organization's other writes wait that long, not for the whole write.
-     * The lock is taken before the event's id is drawn (`FROM locked`), which is what keeps ids in
-     * commit order. Raw SQL because Prisma cannot put the three in one round trip; the columns are the
-     * ChangeEvent model's (prisma/schema.prisma), and tests/live cover what it writes.
+     * event, and its NOTIFY, for a write whose event is known before it is written (an API key's).
      */
     async record({ entityId, type, changes, entity }) {
-      await events.executeRaw(
-        (organizationId) => Prisma.sql`
-        WITH locked AS (SELECT ${lockOf(organizationId)}),
-        event AS (
-          INSERT INTO change_events (organization_id, resource, entity_id, type, actor_id, changes, entity)
-          SELECT ${organizationId}, ${resource}, ${entityId}::uuid, ${type}::"ChangeType", ${actorId}, ${JSON.stringify(changes)}::jsonb, ${JSON.stringify(entity)}::jsonb
-          FROM locked
-          RETURNING id, organization_id
-        )
-        SELECT pg_notify(${CHANGE_CHANNEL}, json_build_object('id', id::text, 'organizationId', organization_id, 'resource', ${resource}::text)::text)
-        FROM event`,
-      );
+      await events.run((organizationId) => {
+        const event = eventStatement({
+          organizationId,
+          actorId: Prisma.sql`${actorId}`,
+          resource,
+          type,
+          from: Prisma.sql`change`,
+          lockAfter: Prisma.sql`change`,
+          entityId: Prisma.sql`change.id`,
+          changes: Prisma.sql`change.changes`,
+          entity: Prisma.sql`change.entity`,
+        });
+        return Prisma.sql`
+          WITH change AS (SELECT ${entityId}::uuid AS id, ${JSON.stringify(changes)}::jsonb AS changes, ${JSON.stringify(entity)}::jsonb AS entity),
+          ${event.lock}, ${event.events}
+          SELECT ${event.notified} AS notified`;
+      });
     },
 
     async history(entityId, cursor, limit) {
-      const rows = await events.findMany({
-        where: { resource, entityId, ...(cursor != null && { id: { lt: cursor } }) },
-        orderBy: { id: "desc" },
-        take: limit + 1,
-        select: EVENT_COLUMNS,
-      });
+      const rows = await events.run<EventRow>(
+        (organizationId) => Prisma.sql`
+          SELECT ${EVENT_COLUMNS} FROM ${EVENTS}
+          WHERE organization_id = ${organizationId} AND resource = ${resource} AND entity_id = ${entityId}::uuid
+            ${cursor != null ? Prisma.sql`AND id < ${cursor.toString()}::bigint` : Prisma.empty}
+          ORDER BY change_events.id DESC LIMIT ${limit + 1}::int`,
+      );
       const items = rows.slice(0, limit).map(eventOf);
       return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
     },
-
   };
 }
 
@@ -162,20 +227,24 @@ export interface ChangeFeedReader {
 export function createChangeFeedReader(events: ScopedEvents, resource: string): ChangeFeedReader {
   return {
     async after(afterId, limit) {
-      const rows = await events.findMany({
-        where: { resource, id: { gt: afterId } },
-        orderBy: { id: "asc" },
-        take: limit,
-        select: EVENT_COLUMNS,
-      });
+      const rows = await events.run<EventRow>(
+        (organizationId) => Prisma.sql`
+          SELECT ${EVENT_COLUMNS} FROM ${EVENTS}
+          WHERE organization_id = ${organizationId} AND resource = ${resource} AND id > ${afterId.toString()}::bigint
+          ORDER BY change_events.id ASC LIMIT ${limit}::int`,
+      );
       return rows.map(storedChangeOf);
     },
     async latestId() {
-      const latest = await events.findFirst({ where: { resource }, orderBy: { id: "desc" }, select: { id: true } });
-      return latest?.id ?? 0n;
+      const [latest] = await events.run<{ id: string }>(
+        (organizationId) => Prisma.sql`SELECT id::text AS id FROM ${EVENTS} WHERE organization_id = ${organizationId} AND resource = ${resource} ORDER BY change_events.id DESC LIMIT 1`,
+      );
+      return latest ? BigInt(latest.id) : 0n;
     },
     async writtenAt(id) {
-      const row = await events.findFirst({ where: { id }, select: { createdAt: true } });
+      const [row] = await events.run<{ createdAt: Date }>(
+        (organizationId) => Prisma.sql`SELECT created_at AS "createdAt" FROM ${EVENTS} WHERE organization_id = ${organizationId} AND id = ${id.toString()}::bigint`,
+      );
       return row?.createdAt;
     },
   };
@@ -199,7 +268,7 @@ export async function changesInRanges(db: Queryable, ranges: EventRange[], limit
     where: { OR: ranges.map(({ organizationId, resource, after, upTo }) => ({ organizationId, resource, id: { gt: after, lte: upTo } })) },
     orderBy: { id: "asc" },
     take: limit,
-    select: EVENT_COLUMNS,
+    select: { id: true, organizationId: true, resource: true, entityId: true, type: true, actorId: true, changes: true, entity: true, createdAt: true },
   });
   return rows.map(storedChangeOf);
 }

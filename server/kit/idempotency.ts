@@ -30,9 +30,8 @@
  * A PostgreSQL unique index alone would make a concurrent second insert wait for the first to commit (a
  * replay then) rather than answer 409 while it runs, as the API promises.
  *
- * Raw SQL (through the organization's `ScopedIdempotencyKeys`, ./scope.ts): Prisma has no advisory
- * locks, no SKIP LOCKED and no conditional upsert; the columns are the IdempotencyKey model's
- * (prisma/schema.prisma).
+ * SQL through the organization's `ScopedIdempotencyKeys` (./scope.ts), in the create's transaction; the
+ * columns are the IdempotencyKey model's (prisma/schema.prisma).
  */
 import { createHash } from "node:crypto";
 import { configure } from "safe-stable-stringify";
@@ -93,7 +92,7 @@ export function createIdempotency(data: OrgData, options: IdempotencyOptions): I
   const cutoff = () => new Date(options.now().getTime() - options.retentionHours * 3_600_000);
   return {
     async purgeExpired(actor) {
-      await data.idempotencyKeys(actor.organizationId).executeRaw(
+      await data.idempotencyKeys(actor.organizationId).run(
         (organizationId) => Prisma.sql`
           DELETE FROM idempotency_keys
           WHERE (organization_id, resource, key) IN (
@@ -106,10 +105,10 @@ export function createIdempotency(data: OrgData, options: IdempotencyOptions): I
 
     async claim(tx, actor, create) {
       const keys = tx.idempotencyKeys(actor.organizationId);
-      const [lock] = await keys.queryRaw<{ locked: boolean }>((organizationId) => Prisma.sql`SELECT pg_try_advisory_xact_lock(${lockOf(organizationId, create)}) AS locked`);
+      const [lock] = await keys.run<{ locked: boolean }>((organizationId) => Prisma.sql`SELECT pg_try_advisory_xact_lock(${lockOf(organizationId, create)}) AS locked`);
       if (!lock?.locked) throw new IdempotencyKeyInUseError();
       const since = cutoff();
-      const [found] = await keys.queryRaw<{ actor_id: string; fingerprint: string; response: Row }>(
+      const [found] = await keys.run<{ actor_id: string; fingerprint: string; response: Row }>(
         (organizationId) => Prisma.sql`
           SELECT actor_id, fingerprint, response FROM idempotency_keys
           WHERE organization_id = ${organizationId} AND resource = ${create.resource} AND key = ${create.key} AND created_at >= ${since}`,
@@ -122,15 +121,16 @@ export function createIdempotency(data: OrgData, options: IdempotencyOptions): I
       return {
         async record(entity) {
           // An expired row of the key (not purged yet) is replaced; a live one cannot exist: this transaction holds the key's lock and saw none.
-          const written = await keys.executeRaw(
+          const written = await keys.run(
             (organizationId) => Prisma.sql`
               INSERT INTO idempotency_keys (organization_id, resource, key, actor_id, fingerprint, response, created_at)
               VALUES (${organizationId}, ${create.resource}, ${create.key}, ${actor.sub}, ${create.fingerprint}, ${JSON.stringify(entity)}::jsonb, ${options.now()})
               ON CONFLICT (organization_id, resource, key) DO UPDATE
                 SET actor_id = EXCLUDED.actor_id, fingerprint = EXCLUDED.fingerprint, response = EXCLUDED.response, created_at = EXCLUDED.created_at
-                WHERE idempotency_keys.created_at < ${since}`,
+                WHERE idempotency_keys.created_at < ${since}
+              RETURNING 1`,
           );
-          if (written !== 1) throw new Error(`idempotency key of ${create.resource}: a live row appeared while this transaction held its lock`);
+          if (written.length !== 1) throw new Error(`idempotency key of ${create.resource}: a live row appeared while this transaction held its lock`);
         },
       };
     },

@@ -1,22 +1,25 @@
 /**
- * The organization boundary, in one layer. Every read, update and delete of an org-owned model goes through
- * a `ScopedModel` bound to the caller: it adds `organizationId` and `deletedAt: null` to every filter (after
- * the caller's own conditions, so they cannot be overridden), and stamps every create with `organizationId`,
- * `createdById` and `updatedById` from the caller. Services are handed an `OrgData`, never the Prisma client,
- * so an unscoped query of an org-owned model can only be written through `OrgData.withoutOrganizationScope`,
- * a named escape hatch a reviewer can grep for.
+ * The organization boundary, in one layer. Every statement on an org-owned table runs through a
+ * `ScopedModel` bound to the caller: the statement is handed the scope's parts (the table, the condition
+ * "this organization's live rows", and the organization and the caller as bound parameters) and can name an
+ * organization in no other way; every insert takes its `organization_id`, `created_by_id` and
+ * `updated_by_id` from them. Services are handed an `OrgData`, never a database client, so an unscoped
+ * statement on an org-owned table can only be written through `OrgData.withoutOrganizationScope`, a named
+ * escape hatch a reviewer can grep for. The kit's statements themselves are written in one module
+ * (./statements.ts), each built from the scope's parts.
  *
- * Why a scoped repository rather than a Prisma client extension (`$extends` with a `query` hook): the hook
- * would have to be built per caller (the organization differs per request), a new extended client per
- * request; and raw SQL (the bounded count, the planner estimate) would bypass it. Here the same object
- * scopes Prisma calls and raw SQL alike.
+ * Statements run on the database driver directly (server/db/sql.ts), not through Prisma's client: the kit's
+ * reads and writes are single statements, and Prisma's per-statement cost was most of a write's
+ * (bench/results/levers.md). Prisma remains the schema, the migrations and the types; its data model is how
+ * the kit checks the resources' definitions at start.
  *
  * The change log (`change_events`, every resource's events) is org-owned too: `OrgData.events` binds its
- * rows to one organization the same way, so `change-log.ts` never writes an organization condition itself;
- * so does `OrgData.idempotencyKeys` for the keys of creates (`idempotency.ts`).
+ * rows to one organization the same way, so `change-log.ts` never takes an organization from anywhere
+ * else; so does `OrgData.idempotencyKeys` for the keys of creates (`idempotency.ts`).
  */
 import type { Role } from "../contract/roles.js";
 import type { PrismaClient } from "../db/database.js";
+import type { Sql, Statement } from "../db/sql.js";
 import { Prisma } from "../generated/prisma/client.js";
 
 /** Who acts, in which organization, and as what: always from the verified token. */
@@ -40,52 +43,8 @@ export interface DataModel {
   models: Record<string, { dbName: string | null; fields: readonly { name: string; kind: string; type: string; dbName?: string | null }[] }>;
 }
 
-/** A row as selected: the kit reads columns by name and converts them for the wire itself. */
+/** A row as a statement returns it: columns by name (timestamps as `Date`, jsonb parsed). */
 export type Row = Record<string, unknown>;
-type Where = Record<string, unknown>;
-type Data = Record<string, unknown>;
-type Select = Record<string, true>;
-type OrderBy = Record<string, "asc" | "desc">[];
-
-/** The part of a Prisma model delegate the kit uses, seen without its per-model types. */
-interface Delegate {
-  findFirst(args: { where: Where; select: Select }): Promise<Row | null>;
-  findMany(args: { where: Where; orderBy?: OrderBy; skip?: number; take?: number; select: Select }): Promise<Row[]>;
-  count(args: { where: Where }): Promise<number>;
-  create(args: { data: Data; select: Select }): Promise<Row>;
-  updateManyAndReturn(args: { where: Where; data: Data; select: Select }): Promise<Row[]>;
-  updateMany(args: { where: Where; data: Data }): Promise<{ count: number }>;
-}
-
-/** Conditions no caller may set: the scope owns them. */
-const SCOPE_KEYS = ["organizationId", "organization", "deletedAt"] as const;
-
-function withoutScopeKeys(data: Data): Data {
-  const copy = { ...data };
-  for (const key of SCOPE_KEYS) delete copy[key];
-  return copy;
-}
-
-/** One org-owned model, bound to one caller. */
-export interface ScopedModel {
-  findFirst(args: { where: Where; select: Select }): Promise<Row | null>;
-  findMany(args: { where?: Where; orderBy?: OrderBy; skip?: number; take?: number; select: Select }): Promise<Row[]>;
-  count(args?: { where?: Where }): Promise<number>;
-  /** Creates a row of the caller's organization, created and updated by the caller. */
-  create(args: { data: Data; select: Select }): Promise<Row>;
-  /** Updates the caller's live rows matching `where`, stamping `updatedById`. */
-  updateManyAndReturn(args: { where: Where; data: Data; select: Select }): Promise<Row[]>;
-  updateMany(args: { where: Where; data: Data }): Promise<{ count: number }>;
-  /** Soft-deletes the caller's live rows matching `where` (sets `deletedAt`, stamps `updatedById`). */
-  softDeleteMany(args: { where: Where }): Promise<{ count: number }>;
-  /** Whether a row of the caller's organization matches `where`, soft-deleted ones included (history outlives a delete). */
-  existsIncludingDeleted(args: { where: Where }): Promise<boolean>;
-  /**
-   * Raw SQL over the model's table, scoped: `statement` receives the table and a WHERE condition that
-   * already holds the scope, AND-ed with `conditions`.
-   */
-  queryRaw<T>(conditions: Prisma.Sql[], statement: (from: { table: Prisma.Sql; where: Prisma.Sql }) => Prisma.Sql): Promise<T[]>;
-}
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
@@ -95,31 +54,67 @@ export function sqlIdentifier(name: string): Prisma.Sql {
   return Prisma.raw(`"${name}"`);
 }
 
+/** The schema Prisma's migrations create every table in (schema.prisma names no other). */
+const SCHEMA = "public";
+
+/** A table of the kit's, schema-qualified: `"public"."features"`. */
+export function sqlTable(name: string): Prisma.Sql {
+  if (!IDENTIFIER.test(name)) throw new Error(`not a plain SQL identifier: ${name}`);
+  return Prisma.raw(`"${SCHEMA}"."${name}"`);
+}
+
+/** What a statement of a `ScopedModel` is built from: the only way it can name an organization or a caller. */
+export interface ScopeParts {
+  /** The model's table, schema-qualified. */
+  table: Prisma.Sql;
+  /**
+   * The scope as a condition on the table's rows (`alias`, when the statement names the table so): the
+   * caller's organization, and rows not soft-deleted. Every statement that reads or changes rows has it.
+   */
+  live: (alias?: string) => Prisma.Sql;
+  /** The caller's organization only, soft-deleted rows included (history outlives a delete). */
+  owned: (alias?: string) => Prisma.Sql;
+  /** The caller's organization, a bound parameter: what an insert writes into `organization_id`. */
+  organizationId: Prisma.Sql;
+  /** The caller (`sub`), a bound parameter: what an insert or update writes into the audit fields. */
+  actorId: Prisma.Sql;
+}
+
+/** One org-owned model, bound to one caller. */
+export interface ScopedModel {
+  /** The caller's live rows matching every one of `conditions`: `SELECT columns FROM table WHERE <scope> AND ... tail`. */
+  select<T = Row>(columns: Prisma.Sql, conditions: Prisma.Sql[], tail?: Prisma.Sql): Promise<T[]>;
+  /** Whether a row of the caller's organization matches `conditions`, soft-deleted ones included (history outlives a delete). */
+  existsIncludingDeleted(conditions: Prisma.Sql[]): Promise<boolean>;
+  /**
+   * One statement of the kit's (./statements.ts: a write with its change event, a page with its count),
+   * built by `build` from the scope's parts: the rows it reads or changes are under `live()` (or `owned()`),
+   * and what it inserts carries `organizationId` and `actorId`.
+   */
+  run<T = Row>(build: (scope: ScopeParts) => Statement): Promise<T[]>;
+}
+
 /**
- * The change log's rows of one organization: every read is filtered to it, and raw SQL receives the
- * organization as a bound parameter from here, never from its caller.
+ * The change log's rows of one organization: statements receive the organization as a bound parameter from
+ * here, never from their caller.
  */
 export interface ScopedEvents {
-  findMany<A extends Prisma.ChangeEventFindManyArgs>(args: A): Promise<Prisma.ChangeEventGetPayload<A>[]>;
-  findFirst<A extends Prisma.ChangeEventFindFirstArgs>(args: A): Promise<Prisma.ChangeEventGetPayload<A> | null>;
   /** Runs the statement `build` makes of the organization id (a bound parameter). */
-  executeRaw(build: (organizationId: Prisma.Sql) => Prisma.Sql): Promise<number>;
+  run<T = Row>(build: (organizationId: Prisma.Sql) => Prisma.Sql): Promise<T[]>;
 }
 
 /**
- * The idempotency keys of one organization's creates (`idempotency_keys`): raw SQL only (./idempotency.ts
- * says why), which receives the organization as a bound parameter from here, never from its caller.
+ * The idempotency keys of one organization's creates (`idempotency_keys`, ./idempotency.ts): statements
+ * receive the organization as a bound parameter from here, never from their caller.
  */
 export interface ScopedIdempotencyKeys {
-  /** Runs the query `build` makes of the organization id (a bound parameter). */
-  queryRaw<T>(build: (organizationId: Prisma.Sql) => Prisma.Sql): Promise<T[]>;
   /** Runs the statement `build` makes of the organization id (a bound parameter). */
-  executeRaw(build: (organizationId: Prisma.Sql) => Prisma.Sql): Promise<number>;
+  run<T = Row>(build: (organizationId: Prisma.Sql) => Prisma.Sql): Promise<T[]>;
 }
 
-/** The org-scoped data layer services are given instead of the Prisma client. */
+/** The org-scoped data layer services are given instead of a database client. */
 export interface OrgData {
-  /** `model` as seen by `actor`: its organization's live rows only. */
+  /** `model` (stored in `table`) as seen by `actor`: its organization's live rows only. */
   scoped(model: OwnedModel, table: string, actor: Actor): ScopedModel;
   /** The change log as seen by one organization: its events only. */
   events(organizationId: string): ScopedEvents;
@@ -130,9 +125,9 @@ export interface OrgData {
   /** Prisma's data model (models, tables, fields), for checking the resources' definitions at start. */
   readonly dataModel: DataModel;
   /**
-   * The Prisma client itself, outside every organization scope. Every use is a place where one
-   * organization's rows could reach another's: say why in `reason`, and expect a reviewer to ask.
-   * Each call is logged at debug level with its reason, and counted (`onUnscopedAccess`).
+   * The Prisma client itself, outside every organization scope (and outside any transaction of `transaction`).
+   * Every use is a place where one organization's rows could reach another's: say why in `reason`, and
+   * expect a reviewer to ask. Each call is logged at debug level with its reason, and counted (`onUnscopedAccess`).
    */
   withoutOrganizationScope(reason: string): PrismaClient;
 }
@@ -142,81 +137,69 @@ export interface OrgDataOptions {
   onUnscopedAccess?: ((reason: string) => void) | undefined;
 }
 
-export function createOrgData(prisma: PrismaClient, options: OrgDataOptions = {}): OrgData {
-  const { onUnscopedAccess } = options;
-  return orgDataOn(prisma, onUnscopedAccess, (work) => prisma.$transaction((tx) => work(orgDataOn(tx, onUnscopedAccess, inTransaction))));
+/** What the scope runs on: the database's statements (server/db/sql.ts) and its Prisma client (data model, escape hatch). */
+export interface ScopeDatabase {
+  prisma: PrismaClient;
+  sql: Sql;
 }
 
-/** Already in a transaction: nested work joins it. */
-const inTransaction = <T>(work: (data: OrgData) => Promise<T>, data?: OrgData) => work(data as OrgData);
+export function createOrgData(db: ScopeDatabase, options: OrgDataOptions = {}): OrgData {
+  return orgDataOn(db.sql, db, options.onUnscopedAccess);
+}
 
 /** The runtime data model every Prisma 7 client carries (its generated schema, read by the query engine). */
-function dataModelOf(prisma: PrismaClient | Prisma.TransactionClient): DataModel {
+function dataModelOf(prisma: PrismaClient): DataModel {
   const model = (prisma as unknown as { _runtimeDataModel?: DataModel })._runtimeDataModel;
   if (!model?.models) throw new Error("this Prisma client has no _runtimeDataModel: the kit's start-up checks need it");
   return model;
 }
 
-function orgDataOn(
-  prisma: PrismaClient | Prisma.TransactionClient,
-  onUnscopedAccess: ((reason: string) => void) | undefined,
-  transaction: <T>(work: (data: OrgData) => Promise<T>, data?: OrgData) => Promise<T>,
-): OrgData {
-  const delegates = prisma as unknown as Record<string, Delegate>;
+const qualified = (alias: string | undefined, column: string) => Prisma.raw(alias === undefined ? column : `${sqlIdentifierText(alias)}.${column}`);
+
+/** An alias the kit's statements give a table (`t`, `written`): checked like an identifier, left unquoted. */
+function sqlIdentifierText(name: string): string {
+  if (!IDENTIFIER.test(name)) throw new Error(`not a plain SQL identifier: ${name}`);
+  return name;
+}
+
+function orgDataOn(sql: Sql, db: ScopeDatabase, onUnscopedAccess: ((reason: string) => void) | undefined): OrgData {
   return {
-    scoped(model, table, actor) {
-      const delegate = delegates[model.charAt(0).toLowerCase() + model.slice(1)];
-      if (!delegate) throw new Error(`no Prisma model ${model}`);
-      const tableSql = sqlIdentifier(table);
-      const scope = { organizationId: actor.organizationId, deletedAt: null };
-      const scoped = (where: Where = {}): Where => ({ ...where, ...scope });
-      const stamped = (data: Data): Data => ({ ...withoutScopeKeys(data), updatedById: actor.sub });
+    scoped(_model, table, actor) {
+      const organizationId = Prisma.sql`${actor.organizationId}`;
+      const owned = (alias?: string) => Prisma.sql`${qualified(alias, "organization_id")} = ${organizationId}`;
+      const parts: ScopeParts = {
+        table: sqlTable(table),
+        owned,
+        live: (alias) => Prisma.sql`${owned(alias)} AND ${qualified(alias, "deleted_at")} IS NULL`,
+        organizationId,
+        actorId: Prisma.sql`${actor.sub}`,
+      };
+      const where = (scope: Prisma.Sql, conditions: Prisma.Sql[]) => Prisma.join([scope, ...conditions], " AND ");
       return {
-        findFirst: (args) => delegate.findFirst({ ...args, where: scoped(args.where) }),
-        findMany: (args) => delegate.findMany({ ...args, where: scoped(args.where) }),
-        count: (args) => delegate.count({ where: scoped(args?.where) }),
-        create: (args) =>
-          delegate.create({
-            ...args,
-            data: { ...withoutScopeKeys(args.data), organizationId: actor.organizationId, createdById: actor.sub, updatedById: actor.sub },
-          }),
-        updateManyAndReturn: (args) => delegate.updateManyAndReturn({ ...args, where: scoped(args.where), data: stamped(args.data) }),
-        updateMany: (args) => delegate.updateMany({ where: scoped(args.where), data: stamped(args.data) }),
-        softDeleteMany: (args) => delegate.updateMany({ where: scoped(args.where), data: { deletedAt: new Date(), updatedById: actor.sub } }),
-        existsIncludingDeleted: async (args) => (await delegate.count({ where: { ...args.where, organizationId: actor.organizationId } })) > 0,
-        queryRaw<T>(conditions: Prisma.Sql[], statement: (from: { table: Prisma.Sql; where: Prisma.Sql }) => Prisma.Sql) {
-          const where = Prisma.join([Prisma.sql`organization_id = ${actor.organizationId}`, Prisma.sql`deleted_at IS NULL`, ...conditions], " AND ");
-          return prisma.$queryRaw<T[]>(statement({ table: tableSql, where }));
+        select: <T>(columns: Prisma.Sql, conditions: Prisma.Sql[], tail: Prisma.Sql = Prisma.empty) =>
+          sql.query<T>(Prisma.sql`SELECT ${columns} FROM ${parts.table} WHERE ${where(parts.live(), conditions)} ${tail}`),
+        async existsIncludingDeleted(conditions) {
+          const [row] = await sql.query<{ found: boolean }>(Prisma.sql`SELECT EXISTS (SELECT 1 FROM ${parts.table} WHERE ${where(owned(), conditions)}) AS found`);
+          return row?.found === true;
         },
+        run: <T>(build: (scope: ScopeParts) => Statement) => sql.query<T>(build(parts)),
       };
     },
     events(organizationId) {
-      const inOrganization = <A extends { where?: Prisma.ChangeEventWhereInput | undefined }>(args: A): A => ({
-        ...args,
-        where: { ...args.where, organizationId },
-      });
-      return {
-        findMany: (args) => prisma.changeEvent.findMany(inOrganization(args)) as never,
-        findFirst: (args) => prisma.changeEvent.findFirst(inOrganization(args)) as never,
-        executeRaw: (build) => prisma.$executeRaw(build(Prisma.sql`${organizationId}`)),
-      };
+      return { run: <T>(build: (organizationId: Prisma.Sql) => Prisma.Sql) => sql.query<T>(build(Prisma.sql`${organizationId}`)) };
     },
     idempotencyKeys(organizationId) {
-      return {
-        queryRaw: <T>(build: (organizationId: Prisma.Sql) => Prisma.Sql) => prisma.$queryRaw<T[]>(build(Prisma.sql`${organizationId}`)),
-        executeRaw: (build) => prisma.$executeRaw(build(Prisma.sql`${organizationId}`)),
-      };
+      return { run: <T>(build: (organizationId: Prisma.Sql) => Prisma.Sql) => sql.query<T>(build(Prisma.sql`${organizationId}`)) };
     },
     transaction(work) {
-      return transaction(work, this);
+      return sql.transaction((tx) => work(orgDataOn(tx, db, onUnscopedAccess)));
     },
     get dataModel() {
-      return dataModelOf(prisma);
+      return dataModelOf(db.prisma);
     },
-    // Inside a transaction this is the transaction's client: the same calls, the same commit.
     withoutOrganizationScope(reason) {
       onUnscopedAccess?.(reason);
-      return prisma as PrismaClient;
+      return db.prisma;
     },
   };
 }

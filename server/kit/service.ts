@@ -1,15 +1,22 @@
 /**
  * The service every resource gets: create, list, infinite, byId, update (optimistic concurrency), soft
- * delete, and the change history. Written once; each query goes through the caller's `ScopedModel`, so a
- * row of another organization, a deleted one and an unknown id are the same NotFoundError. Every write
- * runs in one transaction with its change event (./change-log.ts).
+ * delete, and the change history. Written once; each statement goes through the caller's `ScopedModel`, so
+ * a row of another organization, a deleted one and an unknown id are the same NotFoundError. Every write
+ * is one statement with its change event (./statements.ts, ./change-log.ts); a write that needs more than
+ * one (references to check first, a cascade, an idempotency key) runs them in one transaction.
  *
  * References between resources (a definition's `references`) are kept here too: a write's reference must
  * name a live row of the caller's organization (the database's composite foreign key makes another
  * organization's impossible even to hand-written SQL; a soft-deleted row only this check refuses), and a
  * delete refuses (`restrict`) or soft-deletes (`cascade`) the live rows that refer to the row. Every write
- * that involves a reference takes the organization's lock before its first read, as a delete does, so a
- * child's create and its parent's delete run one after the other: no live row ever refers to a deleted one.
+ * of a resource with references takes the organization's lock before its first read; a delete of a
+ * referenced row takes it before it looks for the rows that refer to it, with a snapshot taken after the
+ * lock: so a child's create and its parent's delete run one after the other, and no live row ever refers to
+ * a deleted one.
+ *
+ * Locks, in the one order every write takes them (no deadlock): the row of a resource without references
+ * (its update or delete locks it first), then the organization's lock (every event id is drawn under it,
+ * held to the commit: ./change-log.ts), then rows of resources with references.
  *
  * A create may carry an idempotency key (`createWithKey`, ./idempotency.ts): its key is claimed in the
  * create's transaction and written with it, so a retry answers the first create again.
@@ -18,8 +25,7 @@ import type { TrackedEnvelope } from "@trpc/server";
 import type { ChangeEvent, Pagination, ResourceContract } from "../contract/common.js";
 import { Prisma } from "../generated/prisma/client.js";
 import { notOwnedRefusal, ownedBy, withAccess } from "./access.js";
-import { changedFields, createChangeFeedReader, createChangeLog } from "./change-log.js";
-import type { ChangeLog } from "./change-log.js";
+import { createChangeFeedReader, createChangeLog } from "./change-log.js";
 import type { ChangeHub } from "./change-hub.js";
 import { changeStream } from "./change-stream.js";
 import type { ChangeNoticeOf, ChangeStreamOptions } from "./change-stream.js";
@@ -30,9 +36,9 @@ import { createIdempotency, DEFAULT_IDEMPOTENCY, fingerprintOf } from "./idempot
 import type { Idempotency, IdempotencyOptions } from "./idempotency.js";
 import { createListing } from "./listing.js";
 import { sqlIdentifier } from "./scope.js";
-import type { Actor, OrgData, Row, ScopedModel } from "./scope.js";
-import { wireOf } from "./wire.js";
-import type { Wire } from "./wire.js";
+import type { Actor, OrgData, Row } from "./scope.js";
+import { createStatements, entityShapeOf } from "./statements.js";
+import type { Build, ResourceStatements, RestrictingReferrer, WrittenRow } from "./statements.js";
 
 export interface ResourceService<C extends ResourceContract> {
   create(actor: Actor, input: CreateInputOf<C>): Promise<EntityOf<C>>;
@@ -79,11 +85,11 @@ export type AnyResourceServices = Readonly<Record<string, ResourceService<Resour
 /** The resource services of a list of definitions, by key: what the tRPC procedures and REST routes call. */
 export type ResourceServices<D extends Record<string, ResourceDefinition>> = { [K in keyof D]: ResourceService<D[K]["contract"]> };
 
-/** What the services of one list know of each resource: its storage, its wire, and who refers to it. */
+/** What the services of one list know of each resource: its storage, its statements, and who refers to it. */
 interface Resolved {
   definition: ResourceDefinition;
   storage: ResolvedStorage;
-  wire: Wire<Row>;
+  statements: ResourceStatements;
   /** The reference fields of other resources (or its own) that name its rows, with what its delete does to them. */
   referrers: { key: string; field: string; onDelete: OnDelete }[];
 }
@@ -105,7 +111,8 @@ export function createResourceServices<D extends Record<string, ResourceDefiniti
   const resolved = new Map<string, Resolved>();
   for (const [key, definition] of Object.entries(definitions)) {
     if (definition.key !== key) throw new Error(`the list of resources has ${definition.key} under the key ${key}: list each under its own key`);
-    resolved.set(key, { definition, storage: resolveStorage(definition, data.dataModel), wire: wireOf<Row>(definition.contract.entity), referrers: [] });
+    const storage = resolveStorage(definition, data.dataModel);
+    resolved.set(key, { definition, storage, statements: createStatements(key, entityShapeOf(definition.contract.entity)), referrers: [] });
   }
   for (const [key, { definition }] of resolved) {
     for (const [field, reference] of Object.entries(definition.references)) {
@@ -119,27 +126,43 @@ export function createResourceServices<D extends Record<string, ResourceDefiniti
   return Object.fromEntries([...resolved.keys()].map((key) => [key, createService(key, graph, data, live, idempotency)])) as ResourceServices<D>;
 }
 
+/** What a soft delete's statement is given beside the rows: the caller's condition (`:own`) and its refusal. */
+interface RemoveCondition {
+  conditions: Record<string, unknown>;
+  /** Why a row the condition did not match was not deleted (`:own`); undefined: it was not the condition. */
+  refusal: (before: Row) => Error | undefined;
+}
+
 /** The resources of one list, and the writes that span several of them (references, cascades). */
 interface Graph {
   get(key: string): Resolved;
   /** Throws InvalidReferenceError unless each reference given in `values` names a live row of the actor's organization. */
   checkReferences(tx: OrgData, actor: Actor, key: string, values: Row, path: readonly string[]): Promise<void>;
+  /** The statement of `key` on `on` for `actor`, a broken unique key of the resource as UniqueViolationError. */
+  write(on: OrgData, actor: Actor, key: string, build: Build): Promise<WrittenRow[]>;
   /**
-   * Soft-deletes `rows` of resource `key` (live, selected with its wire columns) with an event each: refused
-   * with ReferencedError while a `restrict` referrer has live rows naming them; a `cascade` referrer's live
-   * rows are removed the same way, in the same transaction.
+   * Soft-deletes the live rows `ids` of resource `key` with an event each: refused with ReferencedError while
+   * a `restrict` referrer has live rows naming them; a `cascade` referrer's live rows are removed the same
+   * way, after, in the same transaction (`on` is one when the resource has `cascade` referrers).
    */
-  remove(tx: OrgData, actor: Actor, key: string, rows: Row[], condition?: { where: Record<string, unknown>; refusal: () => Error }): Promise<void>;
+  remove(on: OrgData, actor: Actor, key: string, ids: string[], condition?: RemoveCondition): Promise<void>;
+}
+
+/**
+ * The unique key a write broke (PostgreSQL's 23505 on one of the resource's partial unique indexes, known by
+ * its name), undefined when the error is another one.
+ */
+function brokenKeyOf(error: unknown, resource: Resolved): readonly string[] | undefined {
+  const { code, constraint } = (error ?? {}) as { code?: unknown; constraint?: unknown };
+  if (code !== "23505" || typeof constraint !== "string") return undefined;
+  const { unique, key } = resource.definition;
+  const broken = unique.find((fields) => constraint === uniqueIndexName(resource.storage.table, fields));
+  if (broken) return broken;
+  if (constraint.startsWith(`${resource.storage.table}_`)) throw new Error(`resource ${key}: a unique constraint was broken that its definition does not declare (${constraint})`);
+  return undefined;
 }
 
 const changeLogOf = (on: OrgData, actor: Actor, resource: string) => createChangeLog(on.events(actor.organizationId), resource, actor.sub);
-
-/** What a write's work is given in its transaction: the data, the resource's scope and its change log. */
-interface WriteSteps {
-  on: OrgData;
-  scope: ScopedModel;
-  log: ChangeLog;
-}
 
 function createGraph(resolved: Map<string, Resolved>): Graph {
   const get = (key: string): Resolved => {
@@ -147,7 +170,9 @@ function createGraph(resolved: Map<string, Resolved>): Graph {
     if (!found) throw new Error(`no resource ${key} in this list`);
     return found;
   };
-  const scopedOf = (tx: OrgData, actor: Actor, { storage }: Resolved) => tx.scoped(storage.model, storage.table, actor);
+  const scopedOf = (on: OrgData, actor: Actor, { storage }: Resolved) => on.scoped(storage.model, storage.table, actor);
+  const restrictingOf = (self: Resolved): { key: string; referrer: RestrictingReferrer }[] =>
+    self.referrers.filter((r) => r.onDelete === "restrict").map((r) => ({ key: r.key, referrer: { table: get(r.key).storage.table, field: r.field } }));
   const graph: Graph = {
     get,
     async checkReferences(tx, actor, key, values, path) {
@@ -155,85 +180,43 @@ function createGraph(resolved: Map<string, Resolved>): Graph {
         const id = values[field];
         if (id === undefined || id === null) continue;
         const target = get(reference.to);
-        const found = await scopedOf(tx, actor, target).findFirst({ where: { id }, select: { id: true } });
-        if (!found) throw new InvalidReferenceError(field, [...path, field], target.definition.name);
+        const found = await scopedOf(tx, actor, target).select(Prisma.sql`1`, [Prisma.sql`id = ${id}::uuid`], Prisma.sql`LIMIT 1`);
+        if (found.length === 0) throw new InvalidReferenceError(field, [...path, field], target.definition.name);
       }
     },
-    async remove(tx, actor, key, rows, condition) {
+    async write(on, actor, key, build) {
       const self = get(key);
-      const ids = rows.map((row) => row.id as string);
-      // First the rows' own statement (with the caller's condition, `:own`): a refusal of it comes before any other.
-      const { count } = await scopedOf(tx, actor, self).softDeleteMany({ where: { id: { in: ids }, ...condition?.where } });
-      if (count !== ids.length) throw condition?.refusal() ?? new NotFoundError(self.definition.name);
-      // The rows that refer to these are read under the organization's lock (held already by a write that took it
-      // first), so a create naming one of them either committed before (and is seen here) or comes after (and sees it deleted).
-      if (self.referrers.length > 0) await changeLogOf(tx, actor, key).lockOrganization();
-      // A live referrer of a `restrict` reference refuses the delete; the transaction rolls the statement above back.
-      for (const referrer of self.referrers.filter((r) => r.onDelete === "restrict")) {
-        const live = await scopedOf(tx, actor, get(referrer.key)).findFirst({ where: { [referrer.field]: { in: ids } }, select: { id: true } });
-        if (live) throw new ReferencedError(self.definition.name, wordsOf(referrer.key));
+      try {
+        return await scopedOf(on, actor, self).run<WrittenRow>(build);
+      } catch (error) {
+        const broken = brokenKeyOf(error, self);
+        throw broken ? new UniqueViolationError(self.definition.name, broken) : error;
       }
-      const log = changeLogOf(tx, actor, key);
-      const deletedAt = new Date().toISOString();
+    },
+    async remove(on, actor, key, ids, condition) {
+      const self = get(key);
+      const restricting = restrictingOf(self);
+      const rows = await graph.write(on, actor, key, self.statements.softDelete(ids, condition?.conditions ?? {}, restricting.map((r) => r.referrer)));
+      if (rows.length !== ids.length) throw new NotFoundError(self.definition.name);
       for (const row of rows) {
-        await log.record({ entityId: row.id as string, type: "deleted", changes: { deletedAt: { before: null, after: deletedAt } }, entity: self.wire.toWire(row) });
+        if (row.deleted) continue;
+        // The caller's condition (`:own`) is refused before the rows that refer to it are: as one statement would.
+        const refusal = condition?.refusal(row.before ?? {});
+        if (refusal) throw refusal;
+        const restricted = row.restricted?.findIndex(Boolean) ?? -1;
+        if (restricted >= 0) throw new ReferencedError(self.definition.name, wordsOf(restricting[restricted]!.key));
+        throw new NotFoundError(self.definition.name);
       }
+      // The rows a cascade removes are read after the statement above took the organization's lock, in a
+      // statement of their own: a child created before the lock was released to it is seen.
       for (const referrer of self.referrers.filter((r) => r.onDelete === "cascade")) {
         const child = get(referrer.key);
-        const children = await scopedOf(tx, actor, child).findMany({ where: { [referrer.field]: { in: ids } }, select: child.wire.columns });
-        if (children.length > 0) await graph.remove(tx, actor, referrer.key, children);
+        const children = await scopedOf(on, actor, child).select<{ id: string }>(Prisma.sql`id::text AS id`, [Prisma.sql`${sqlIdentifier(columnOf(referrer.field))} = ANY (${ids}::uuid[])`]);
+        if (children.length > 0) await graph.remove(on, actor, referrer.key, children.map((c) => c.id));
       }
     },
   };
   return graph;
-}
-
-/**
- * The entity's columns for raw SQL, each under its field's name (`"created_at" AS "createdAt"`), enums as
- * text: the row a raw statement returns is then the one Prisma's select of the same fields returns.
- */
-function selectListOf(fields: string[], storage: ResolvedStorage): Prisma.Sql {
-  return Prisma.join(
-    fields.map((field) => {
-      if (!/^[A-Za-z][A-Za-z0-9]*$/.test(field)) throw new Error(`not a plain field name: ${field}`);
-      const column = sqlIdentifier(columnOf(field));
-      return Prisma.sql`${storage.enumTypes[field] ? Prisma.sql`${column}::text` : column} AS ${Prisma.raw(`"${field}"`)}`;
-    }),
-  );
-}
-
-/**
- * The caller's live row `id` as one raw statement through the scope (its entity's `columns`, as
- * `selectListOf` gives them), undefined when there is none: the same row as findFirst, for less of Prisma's
- * work per call (bench/results/levers.md). With `lock`, the row is locked until the transaction ends, in the
- * same statement: what an update or delete that does not take the organization's lock first reads under, so
- * the row it reads is the one it changes (a write of the same row waits; one that deleted it meanwhile
- * leaves nothing to lock). FOR NO KEY UPDATE, the lock an UPDATE of non-key columns takes: a child's
- * foreign-key check (FOR KEY SHARE, taken under the organization's lock) does not wait for it.
- */
-async function rowById(scope: ScopedModel, columns: Prisma.Sql, id: string, lock: boolean): Promise<Row | undefined> {
-  const tail = lock ? Prisma.sql`FOR NO KEY UPDATE` : Prisma.sql`LIMIT 1`;
-  const [row] = await scope.queryRaw<Row>([Prisma.sql`id = ${id}::uuid`], ({ table, where }) => Prisma.sql`SELECT ${columns} FROM ${table} WHERE ${where} ${tail}`);
-  return row;
-}
-
-/**
- * The unique key a Prisma unique-constraint error (P2002) broke, by the constraint's name or columns, as
- * the database driver reports them; undefined when the error is another one.
- */
-function brokenKeyOf(error: unknown, resource: Resolved): readonly string[] | undefined {
-  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== "P2002") return undefined;
-  const { unique, key } = resource.definition;
-  const meta = error.meta as { target?: unknown; driverAdapterError?: { cause?: { constraint?: { index?: string; fields?: string[] } } } } | undefined;
-  const constraint = meta?.driverAdapterError?.cause?.constraint;
-  const byName = unique.find((fields) => constraint?.index === uniqueIndexName(resource.storage.table, fields));
-  if (byName) return byName;
-  const columns = constraint?.fields ?? (Array.isArray(meta?.target) ? (meta.target as string[]) : undefined);
-  const named = columns?.map((column) => column.replace(/^"|"$/g, "")).filter((column) => column !== "organization_id" && column !== "organizationId");
-  const byColumns = named && unique.find((fields) => fields.length === named.length && fields.every((field) => named.includes(field) || named.includes(columnOf(field))));
-  if (byColumns) return byColumns;
-  if (unique.length === 1) return unique[0];
-  throw new Error(`resource ${key}: a unique constraint was broken that its definition does not declare (${error.message})`);
 }
 
 /**
@@ -247,72 +230,55 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
   const self = graph.get(key);
   const resource = self.definition;
   const { name } = resource;
-  const { storage } = self;
-  const wire = self.wire as unknown as Wire<EntityOf<C>>;
-  const listing = createListing(storage, wire, resource.contract.entity);
-  const entityColumns = selectListOf(Object.keys(wire.columns), storage);
+  const { storage, statements } = self;
+  const listing = createListing<EntityOf<C>>(storage, statements);
   const scoped = (actor: Actor) => data.scoped(storage.model, storage.table, actor);
   const hasReferences = Object.keys(resource.references).length > 0;
-  /**
-   * The write's transaction: `work` with its scope and change log. A unique key broken by the write is a
-   * UniqueViolationError naming the key's fields.
-   *
-   * Locks. Every event id is drawn under the organization's lock (`log.record` takes it), held to the
-   * commit. A write of a resource with references takes that lock before its first read (`lockFirst`), so
-   * a child's write and its parent's delete run one after the other. Any other update or delete locks its
-   * row first and reads it in the same statement (`rowById`); a delete of a row others refer to takes the organization's
-   * lock after its own statement, before it reads the rows that refer to it (`graph.remove`). So most
-   * writes hold the organization's lock only from the reads that need it to the commit, and the order of
-   * locks is always the row of a resource without references, then the organization, then rows of
-   * resources with references (a cascade's): no deadlock.
-   */
-  const write = <T>(
-    actor: Actor,
-    lockFirst: boolean,
-    work: (tx: WriteSteps) => Promise<T>,
-  ) =>
-    data
-      .transaction(async (tx) => {
-        const log = changeLogOf(tx, actor, resource.key);
-        if (lockFirst) await log.lockOrganization();
-        return work({ on: tx, scope: tx.scoped(storage.model, storage.table, actor), log });
-      })
-      .catch((error: unknown) => {
-        const broken = brokenKeyOf(error, self);
-        throw broken ? new UniqueViolationError(name, broken) : error;
-      });
+  const cascades = self.referrers.some((r) => r.onDelete === "cascade");
 
   /**
-   * The row an update or delete changes, read under the organization's lock (taken first, `hasReferences`)
-   * or its own (`rowById`): no other write of the row can land between this read and the write.
+   * A write of more than one statement: one transaction, which takes the organization's lock first when the
+   * resource has references (`lockFirst`), so a child's write and its parent's delete run one after the other.
    */
-  const readForWrite = async (scope: ScopedModel, id: string): Promise<Row> => {
-    const current = hasReferences ? await scope.findFirst({ where: { id }, select: wire.columns }) : await rowById(scope, entityColumns, id, true);
-    if (!current) throw new NotFoundError(name);
-    return current;
+  const inTransaction = <T>(actor: Actor, lockFirst: boolean, work: (tx: OrgData) => Promise<T>) =>
+    data.transaction(async (tx) => {
+      if (lockFirst) await changeLogOf(tx, actor, key).lockOrganization();
+      return work(tx);
+    });
+
+  /** The caller's live row `id` exists (read under the organization's lock, which every write of a resource with references holds). */
+  const mustExist = async (on: OrgData, actor: Actor, id: string) => {
+    const [found] = await on.scoped(storage.model, storage.table, actor).select(Prisma.sql`1`, [Prisma.sql`id = ${id}::uuid`], Prisma.sql`LIMIT 1`);
+    if (!found) throw new NotFoundError(name);
   };
 
-  /** The create's writes, in `write`'s transaction (after the organization's lock when it has references). */
-  const insert = async ({ on, scope, log }: WriteSteps, actor: Actor, input: CreateInputOf<C>) => {
-    await graph.checkReferences(on, actor, key, input, []);
-    const entity = wire.toWire(await scope.create({ data: input, select: wire.columns }));
-    const after = entity as Row;
-    await log.record({ entityId: after.id as string, type: "created", changes: changedFields(null, after), entity: after });
-    return entity;
+  /** The create's statement (after its references were checked, in their transaction). */
+  const insert = async (on: OrgData, actor: Actor, input: CreateInputOf<C>): Promise<EntityOf<C>> => {
+    const [row] = await graph.write(on, actor, key, statements.insert(input));
+    return row!.after as EntityOf<C>;
   };
 
   const { access } = resource;
   // Every method checks the caller's role against the resource's policy before it runs (./access.ts).
   return withAccess(resource.key, access, {
-    create: (actor, input) => write(actor, hasReferences, (tx) => insert(tx, actor, input)),
+    create: (actor, input) =>
+      hasReferences
+        ? inTransaction(actor, true, async (tx) => {
+            await graph.checkReferences(tx, actor, key, input, []);
+            return insert(tx, actor, input);
+          })
+        : insert(data, actor, input),
 
     async createWithKey(actor, input, idempotencyKey) {
       await idempotency.purgeExpired(actor);
       // The key is claimed first, so the organization's lock is taken here, after it (./idempotency.ts says why).
-      return write(actor, false, async (tx) => {
-        const claim = await idempotency.claim(tx.on, actor, { resource: resource.key, key: idempotencyKey, fingerprint: fingerprintOf(input) });
+      return inTransaction(actor, false, async (tx) => {
+        const claim = await idempotency.claim(tx, actor, { resource: resource.key, key: idempotencyKey, fingerprint: fingerprintOf(input) });
         if (claim.replay) return { entity: claim.replay as EntityOf<C>, replayed: true };
-        if (hasReferences) await tx.log.lockOrganization();
+        if (hasReferences) {
+          await changeLogOf(tx, actor, key).lockOrganization();
+          await graph.checkReferences(tx, actor, key, input, []);
+        }
         const entity = await insert(tx, actor, input);
         await claim.record(entity);
         return { entity, replayed: false };
@@ -324,40 +290,42 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
     infinite: (actor, params) => listing.infinite(scoped(actor), params),
 
     async byId(actor, id) {
-      const row = await rowById(scoped(actor), entityColumns, id, false);
+      const [row] = await scoped(actor).run<{ entity: EntityOf<C> }>(statements.byId(id));
       if (!row) throw new NotFoundError(name);
-      return wire.toWire(row);
+      return row.entity;
     },
 
-    update: (actor, id, changes, expectedUpdatedAt) =>
-      write(actor, hasReferences, async ({ on, scope, log }) => {
-        const current = await readForWrite(scope, id);
-        await graph.checkReferences(on, actor, key, changes, ["data"]);
-        const [row] = await scope.updateManyAndReturn({
-          where: { id, ...(expectedUpdatedAt && { updatedAt: new Date(expectedUpdatedAt) }), ...ownedBy(actor, access.update) },
-          data: changes,
-          select: wire.columns,
-        });
-        if (!row) throw notOwnedRefusal(actor, access.update, current, `${resource.key}.update`) ?? new ConflictError(`${name} was changed by someone else since it was read; reload it and try again`);
-        const entity = wire.toWire(row);
-        const after = entity as Row;
-        await log.record({ entityId: id, type: "updated", changes: changedFields(wire.toWire(current), after), entity: after });
-        return entity;
-      }),
+    update(actor, id, changes, expectedUpdatedAt) {
+      const conditions = { ...(expectedUpdatedAt && { updatedAt: expectedUpdatedAt }), ...ownedBy(actor, access.update) };
+      const run = async (on: OrgData) => {
+        const [row] = await graph.write(on, actor, key, statements.update(id, changes, conditions));
+        if (!row) throw new NotFoundError(name);
+        if (!row.after) {
+          throw notOwnedRefusal(actor, access.update, row.before ?? {}, `${resource.key}.update`) ?? new ConflictError(`${name} was changed by someone else since it was read; reload it and try again`);
+        }
+        return row.after as EntityOf<C>;
+      };
+      if (!hasReferences) return run(data);
+      return inTransaction(actor, true, async (tx) => {
+        await mustExist(tx, actor, id);
+        await graph.checkReferences(tx, actor, key, changes, ["data"]);
+        return run(tx);
+      });
+    },
 
-    softDelete: (actor, id) =>
-      write(actor, hasReferences, async ({ on, scope }) => {
-        const current = await readForWrite(scope, id);
-        // `:own` is a condition of the delete's own statement; the rows a cascade removes go with it.
-        await graph.remove(on, actor, key, [current], {
-          where: ownedBy(actor, access.delete),
-          refusal: () => notOwnedRefusal(actor, access.delete, current, `${resource.key}.delete`) ?? new NotFoundError(name),
+    async softDelete(actor, id) {
+      const remove = (on: OrgData) =>
+        graph.remove(on, actor, key, [id], {
+          // `:own` is a condition of the delete's own statement; the rows a cascade removes go with it.
+          conditions: ownedBy(actor, access.delete),
+          refusal: (before) => notOwnedRefusal(actor, access.delete, before, `${resource.key}.delete`),
         });
-        return { id };
-      }),
+      await (hasReferences || cascades ? inTransaction(actor, hasReferences, remove) : remove(data));
+      return { id };
+    },
 
     async history(actor, { id, cursor, limit }) {
-      if (!(await scoped(actor).existsIncludingDeleted({ where: { id } }))) throw new NotFoundError(name);
+      if (!(await scoped(actor).existsIncludingDeleted([Prisma.sql`id = ${id}::uuid`]))) throw new NotFoundError(name);
       return changeLogOf(data, actor, resource.key).history(id, cursor, limit);
     },
 

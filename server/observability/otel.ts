@@ -2,8 +2,9 @@
  * OpenTelemetry tracing, loaded only by ./tracing.ts when an OTLP endpoint is configured.
  *
  * Only what the issue asks for: spans for incoming HTTP requests (instrumentation-http), for tRPC
- * procedures (our own middleware, with the tracer API), and for database queries (Prisma 7's own
- * `@prisma/instrumentation`, whose spans carry the SQL with `$1` placeholders, never the values).
+ * procedures (our own middleware, with the tracer API), and for database queries: the kit's statements
+ * (server/db/sql.ts, a span each, through the hooks) and Prisma's (Prisma 7's own `@prisma/instrumentation`);
+ * both carry the SQL with `$1` placeholders, never the values.
  * The 0.2xx / 2.x line of the JS SDK is the newest that supports Node 20 (0.300+ needs Node 22.15).
  * Not `@opentelemetry/sdk-node`: it pulls every exporter (gRPC, Zipkin, logs, metrics) in.
  *
@@ -71,6 +72,18 @@ export function startOpenTelemetry(hooks: TracingHooks, env: NodeJS.ProcessEnv, 
           span.setStatus({ code: SpanStatusCode.ERROR, message: result.error.code });
         }
         return result;
+      } finally {
+        span.end();
+      }
+    });
+  // The names and attributes of OpenTelemetry's database conventions, as Prisma's spans carry them.
+  hooks.statementSpan = (text, fn) =>
+    tracer.startActiveSpan("db_query", { kind: SpanKind.CLIENT, attributes: { "db.system.name": "postgresql", "db.query.text": text } }, async (span) => {
+      try {
+        return await fn();
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as { code?: string }).code ?? "error" });
+        throw error;
       } finally {
         span.end();
       }

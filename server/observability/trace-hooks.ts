@@ -16,6 +16,8 @@ export interface ProcedureResultLike {
 export interface TracingHooks {
   /** Set once tracing runs: runs `fn` inside a span named by the procedure path. */
   procedureSpan?: <R extends ProcedureResultLike>(path: string, type: string, fn: () => Promise<R>) => Promise<R>;
+  /** Set once tracing runs: runs `fn` inside a span of one SQL statement, carrying its text (placeholders only). */
+  statementSpan?: <R>(text: string, fn: () => Promise<R>) => Promise<R>;
   /** Flushes pending spans; called on shutdown. */
   shutdown?: () => Promise<void>;
 }

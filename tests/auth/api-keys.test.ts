@@ -278,7 +278,7 @@ describe("lastUsedAt", () => {
   it("is written again once the interval has passed, not before (an injected clock, no sleeping)", async () => {
     const org = newOrg();
     await t.deps.organizations.ensure(org);
-    const data = createOrgData(t.deps.db.prisma);
+    const data = createOrgData(t.deps.db);
     const service = createApiKeyService(data);
     const created = await service.create({ sub: "ada", organizationId: org, role: "admin" }, { name: "Clocked", role: "member" });
     let now = Date.now();

@@ -259,7 +259,7 @@ function ownPolicyOf(definition: ResourceDefinition): AccessPolicy {
 let ownApp: { url: string; close(): Promise<void> } | undefined;
 beforeAll(async () => {
   const definitions = Object.fromEntries(everyResource.map(([key, definition]) => [key, { ...definition, access: ownPolicyOf(definition) }]));
-  const services = createResourceServices(definitions, createOrgData(t.deps.db.prisma), { hub: t.deps.changeHub, retentionHours: t.deps.config.live.eventRetentionHours });
+  const services = createResourceServices(definitions, createOrgData(t.deps.db), { hub: t.deps.changeHub, retentionHours: t.deps.config.live.eventRetentionHours });
   const deps: AppDependencies = { ...t.deps, config: { ...t.deps.config, trpcFastPaths: false }, resourceServices: services as unknown as AppDependencies["resourceServices"] };
   const server = createApp(deps).listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", resolve));

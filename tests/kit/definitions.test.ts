@@ -72,12 +72,12 @@ describe("defineResource", () => {
 
 describe("resolveStorage, at start", () => {
   it("reads the enum types of the model from Prisma's data model", () => {
-    const storage = resolveStorage(features, createOrgData(t.deps.db.prisma).dataModel);
+    const storage = resolveStorage(features, createOrgData(t.deps.db).dataModel);
     expect(storage).toEqual({ model: "Feature", table: "features", searchField: "name", enumTypes: { status: "FeatureStatus" } });
   });
 
   it("stops the start when the schema has no such model, or maps it elsewhere, or lacks a field", () => {
-    const dataModel = createOrgData(t.deps.db.prisma).dataModel;
+    const dataModel = createOrgData(t.deps.db).dataModel;
     const apiKeys = defineUnchecked({ contract: gadgetContract, searchField: "label", example: { label: "ci" } });
     expect(() => resolveStorage(apiKeys, dataModel)).toThrow("resource apiKeys: prisma/schema.prisma has no model ApiKey");
 
@@ -90,7 +90,7 @@ describe("resolveStorage, at start", () => {
   });
 
   it("refuses a list that files a definition under another key than its own", () => {
-    const data = createOrgData(t.deps.db.prisma);
+    const data = createOrgData(t.deps.db);
     const hub = t.deps.changeHub;
     expect(() => createResourceServices({ flags: features }, data, { hub, retentionHours: 1 })).toThrow("the list of resources has features under the key flags");
     expect(Object.keys(createResourceServices({ features }, data, { hub, retentionHours: 1 }))).toEqual(["features"]);
@@ -100,7 +100,7 @@ describe("resolveStorage, at start", () => {
 describe("withoutOrganizationScope", () => {
   it("records each use with its reason, as the app's dependencies count it and log it at debug", () => {
     const reasons: string[] = [];
-    const data = createOrgData(t.deps.db.prisma, { onUnscopedAccess: (reason) => reasons.push(reason) });
+    const data = createOrgData(t.deps.db, { onUnscopedAccess: (reason) => reasons.push(reason) });
     data.withoutOrganizationScope("a test reads every organization's rows");
     // The change hub's own use: fetching each notified event once, for that organization's subscribers.
     createChangeHub({ db: t.deps.db, data, log: memoryLogger().log, limits: { perOrganization: 0, perIp: 0 }, retentionHours: 1 });

@@ -150,7 +150,7 @@ describe("POST with an Idempotency-Key", () => {
     const released = new Promise<void>((resolve) => (release = resolve));
     let locked!: () => void;
     const lockHeld = new Promise<void>((resolve) => (locked = resolve));
-    const holder = createOrgData(prisma).transaction(async (tx) => {
+    const holder = createOrgData(t.deps.db).transaction(async (tx) => {
       await createChangeLog(tx.events(org), "features", "test").lockOrganization();
       locked();
       await released;

@@ -11,12 +11,13 @@ import type { ApiKey, ApiKeyCreated } from "../../contract/apiKeys.js";
 import { ApiKey as ApiKeySchema } from "../../contract/apiKeys.js";
 import type { Pagination } from "../../contract/common.js";
 import type { Role } from "../../contract/roles.js";
+import { Prisma } from "../../generated/prisma/client.js";
 import { atLeast, policyOf, requireRole } from "../../kit/access.js";
 import type { AccessPolicy } from "../../kit/access.js";
-import { changedFields, createChangeLog } from "../../kit/change-log.js";
 import { ForbiddenError, NotFoundError } from "../../kit/errors.js";
-import type { Actor, OrgData, Row } from "../../kit/scope.js";
-import { wireOf } from "../../kit/wire.js";
+import type { Actor, OrgData } from "../../kit/scope.js";
+import { createStatements, entityShapeOf } from "../../kit/statements.js";
+import type { WrittenRow } from "../../kit/statements.js";
 
 /** The key of the built-in: its router key, its change events' resource. */
 export const API_KEYS = "apiKeys";
@@ -44,10 +45,9 @@ export interface ApiKeyServiceOptions {
 }
 
 export function createApiKeyService(data: OrgData, options: ApiKeyServiceOptions = {}): ApiKeyService {
-  // The entity's fields are the columns read: never `secretHash`.
-  const wire = wireOf<ApiKey>(ApiKeySchema);
+  // The entity's fields are what statements read and events carry: never `secretHash`.
+  const statements = createStatements(API_KEYS, entityShapeOf(ApiKeySchema));
   const scoped = (on: OrgData, actor: Actor) => on.scoped(MODEL, TABLE, actor);
-  const logOf = (on: OrgData, actor: Actor) => createChangeLog(on.events(actor.organizationId), API_KEYS, actor.sub);
 
   return {
     async create(actor, input) {
@@ -57,48 +57,34 @@ export function createApiKeyService(data: OrgData, options: ApiKeyServiceOptions
         throw new ForbiddenError(`${API_KEYS}.create: a key's role (${input.role}) may not be above the creator's (${actor.role})`);
       }
       const { secret, prefix, secretHash } = newApiKeySecret();
-      const entity = await data.transaction(async (tx) => {
-        const row = await scoped(tx, actor).create({
-          data: { name: input.name, role: input.role, prefix, secretHash, expiresAt: input.expiresAt ? new Date(input.expiresAt) : null },
-          select: wire.columns,
-        });
-        const after = wire.toWire(row) as unknown as Row;
-        await logOf(tx, actor).record({ entityId: after.id as string, type: "created", changes: changedFields(null, after), entity: after });
-        return after as unknown as ApiKey;
-      });
-      return { ...entity, secret };
+      // One statement: the row and its event.
+      const [row] = await scoped(data, actor).run<WrittenRow>(
+        statements.insert({ name: input.name, role: input.role, prefix, secretHash, expiresAt: input.expiresAt ? new Date(input.expiresAt) : null }),
+      );
+      return { ...(row!.after as unknown as ApiKey), secret };
     },
 
     async list(actor, { page, limit }) {
       requireRole(actor, API_KEYS_POLICY.read, `${API_KEYS}.list`);
       const scope = scoped(data, actor);
-      const [total, rows] = await Promise.all([
-        scope.count(),
-        scope.findMany({ orderBy: [{ createdAt: "desc" }, { id: "desc" }], skip: (page - 1) * limit, take: limit, select: wire.columns }),
-      ]);
-      return { data: rows.map(wire.toWire), pagination: { page, limit, total, totalPages: Math.ceil(total / limit), totalIsEstimate: false } };
+      const selection = { conditions: [] };
+      const rows = await scope.run<{ entity: ApiKey; total: number }>(statements.page(selection, Prisma.sql`t.created_at DESC, t.id DESC`, limit, (page - 1) * limit, undefined));
+      const total = rows[0]?.total ?? (await scope.run<{ total: number }>(statements.count(selection, undefined)))[0]?.total ?? 0;
+      return { data: rows.map((row) => row.entity), pagination: { page, limit, total, totalPages: Math.ceil(total / limit), totalIsEstimate: false } };
     },
 
     async byId(actor, id) {
       requireRole(actor, API_KEYS_POLICY.read, `${API_KEYS}.byId`);
-      const row = await scoped(data, actor).findFirst({ where: { id }, select: wire.columns });
+      const [row] = await scoped(data, actor).run<{ entity: ApiKey }>(statements.byId(id));
       if (!row) throw new NotFoundError(API_KEY_NAME);
-      return wire.toWire(row);
+      return row.entity;
     },
 
     async softDelete(actor, id) {
       requireRole(actor, API_KEYS_POLICY.delete, `${API_KEYS}.delete`);
-      await data.transaction(async (tx) => {
-        const log = logOf(tx, actor);
-        await log.lockOrganization();
-        const scope = scoped(tx, actor);
-        const current = await scope.findFirst({ where: { id }, select: wire.columns });
-        if (!current) throw new NotFoundError(API_KEY_NAME);
-        const { count } = await scope.softDeleteMany({ where: { id } });
-        if (count !== 1) throw new NotFoundError(API_KEY_NAME);
-        const deletedAt = new Date().toISOString();
-        await log.record({ entityId: id, type: "deleted", changes: { deletedAt: { before: null, after: deletedAt } }, entity: wire.toWire(current) });
-      });
+      // One statement: the key's row read under its lock, its soft delete and its event.
+      const [row] = await scoped(data, actor).run<WrittenRow>(statements.softDelete([id], {}, []));
+      if (!row?.deleted) throw new NotFoundError(API_KEY_NAME);
       options.onRevoked?.(actor.organizationId);
       return { id };
     },
