@@ -306,7 +306,7 @@ interface EndpointSpec {
  * `auth.me` adds the tRPC adapter, JWT verification and output validation, but no database.
  */
 const LAYER_PROBES = [
-  { key: "layerHttp", label: "GET /health (Express, helmet, pino-http)", path: "/health" },
+  { key: "layerHttp", label: "GET /health (Express, helmet, the request id)", path: "/health" },
   { key: "layerTrpc", label: "auth.me (+ tRPC adapter, JWT, zod; no database)", path: "/trpc/auth.me" },
 ] as const;
 

@@ -11,7 +11,6 @@ import cors from "cors";
 import express from "express";
 import type { Express, Request } from "express";
 import helmet from "helmet";
-import { pinoHttp } from "pino-http";
 import { createRequestAuthenticator } from "./auth/authenticator.js";
 import type { Authenticate } from "./auth/authenticator.js";
 import type { AppDependencies } from "./dependencies.js";
@@ -19,7 +18,7 @@ import { createRateLimiters } from "./http/rate-limit.js";
 import { rateLimitStoreOf } from "./http/redis.js";
 import { declaredBodyLimit, refusalFor } from "./http/refusal.js";
 import { bodyDeadline } from "./http/server-timeouts.js";
-import { requestLogProps } from "./observability/request-log.js";
+import { requestLog } from "./observability/request-log.js";
 import { createPanelRouter } from "./panel/panel.router.js";
 import { definitions } from "./resources/definitions.js";
 import { createDocsRouter } from "./rest/docs.router.js";
@@ -40,7 +39,7 @@ const TRPC_BASE = "/trpc";
 const REST_BASE = "/api/v1";
 const API_PATHS = [TRPC_BASE, REST_BASE];
 /**
- * Headers that carry credentials are never logged: pino-http's request serializer below writes the id, the
+ * Headers that carry credentials are never logged: the request log below writes the id, the
  * method and the URL alone (no `Authorization`, no `X-API-Key`), and the URL's token parameters are redacted.
  *
  * Query parameters that may carry a token: tRPC's `httpSubscriptionLink` sends `connectionParams` (here
@@ -88,22 +87,19 @@ function mountCommon(app: Express, deps: AppDependencies, state: AppState, authe
     else next();
   });
   app.use(
-    pinoHttp({
+    requestLog({
       logger: deps.log,
       // A caller's (or load balancer's) x-request-id is kept when it is sane, so logs correlate.
-      genReqId(req, res) {
+      requestId(req, res) {
         const given = req.headers["x-request-id"];
         const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
         res.setHeader("x-request-id", id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url?.startsWith("/health") ?? false },
-      customProps: (req) => requestLogProps(req, authenticate(req as Request)),
-      serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: loggableUrl(req.url) }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
+      ignore: (req) => req.url?.startsWith("/health") ?? false,
+      authenticate: (req) => authenticate(req as Request),
+      loggableUrl,
+    }) as express.RequestHandler,
   );
 }
 
@@ -158,8 +154,8 @@ function mountApiGuards(app: Express, deps: AppDependencies, authenticate: Reque
 function mountTrpc(app: Express, deps: AppDependencies, authenticate: RequestAuthenticator): void {
   const { config, log } = deps;
   const contextOf = (req: Request): Context =>
-    // pino-http has set both id and log (its genReqId above returns a string).
-    createContext(deps, { requestId: req.id as string, log: req.log, authenticate: authenticate(req), ip: req.ip });
+    // The request log has set both id and log (mountCommon).
+    createContext(deps, { requestId: req.id, log: req.log, authenticate: authenticate(req), ip: req.ip });
   const onError = ({ error, path, ctx }: { error: TRPCError; path: string | undefined; ctx?: Context | undefined }) => {
     deps.metrics?.countTrpcError(path, error.code);
     if (error.code === "INTERNAL_SERVER_ERROR") {

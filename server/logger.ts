@@ -24,3 +24,18 @@ export function createLogger(config: Pick<Config, "logLevel">, destination?: Des
   };
   return destination ? pino(options, destination) : pino(options);
 }
+
+/**
+ * `base.child(bindings())`, made on the first use: most requests and calls log nothing of their own, and a
+ * pino child serializes its bindings when it is made (measured: about 2% of a `features.byId` call's CPU).
+ */
+export function lazyChild(base: Logger, bindings: () => Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  return new Proxy(base, {
+    get(_target, property) {
+      child ??= base.child(bindings());
+      const value: unknown = Reflect.get(child, property, child);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(child) : value;
+    },
+  });
+}

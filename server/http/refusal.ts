@@ -14,7 +14,7 @@ export function refusalFor(restBase: string): Refuse {
   return (req, res, code, message) => {
     const status = STATUS[code];
     const rest = req.originalUrl === restBase || req.originalUrl.startsWith(`${restBase}/`);
-    // Every error a procedure answers carries its request id; these do too (pino-http gave the request one).
+    // Every error a procedure answers carries its request id; these do too (the request log gave the request one).
     const requestId = typeof req.id === "string" ? req.id : undefined;
     res.status(status).json(rest ? { detail: message } : trpcErrorBody(code, status, message, requestId));
   };

@@ -8,7 +8,7 @@ import { InvalidTokenError } from "../auth/token.js";
 import type { FieldErrors } from "../contract/index.js";
 import { DomainError, IdempotencyKeyReusedError, InvalidReferenceError, UniqueViolationError } from "../kit/errors.js";
 import { observeProcedure } from "../observability/procedure.js";
-import type { Logger } from "../logger.js";
+import { lazyChild } from "../logger.js";
 import type { Context } from "./context.js";
 import { mapErrorsOf, toTRPCError } from "./errors.js";
 
@@ -27,21 +27,6 @@ function fieldErrorsOf(error: ZodError): FieldErrors {
     }
   }
   return Object.fromEntries(fields);
-}
-
-/**
- * `base.child(bindings())`, made on the first use: most calls log nothing of their own, and a pino child
- * serializes its bindings when it is made (measured: about 2% of a `features.byId` call's CPU).
- */
-function lazyChild(base: Logger, bindings: () => Record<string, unknown>): Logger {
-  let child: Logger | undefined;
-  return new Proxy(base, {
-    get(_target, property) {
-      child ??= base.child(bindings());
-      const value: unknown = Reflect.get(child, property, child);
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(child) : value;
-    },
-  });
 }
 
 /** Keep-alive ping on an idle subscription stream: well under the 60 s idle timeout of common proxies and load balancers. */
