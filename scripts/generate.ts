@@ -12,6 +12,7 @@ import { PrismaPGliteWithExtensions, createPGlite } from "../server/db/pglite.js
 import { diffMigrationsToSchema, schemaPath } from "../server/db/schema-engine.js";
 import { GeneratorError, parseResourceArgs } from "./generator/spec.js";
 import { OPERATIONS, policyOf, ruleText } from "../server/kit/access.js";
+import { liveReferrersFunction } from "../server/kit/define.js";
 import type { AccessDeclaration } from "../server/kit/access.js";
 import { contractFile, definitionFile, definitionsWith, schemaWith, testFile } from "./generator/templates.js";
 import { writeMigration } from "./support/migrations.js";
@@ -46,7 +47,9 @@ async function main(): Promise<void> {
   if (exitCode === 0) throw new Error("the schema engine found nothing to migrate for the new model");
 
   await writeFile(schemaPath, newSchema);
-  const migration = await writeMigration(`add_${spec.table}`, script);
+  // A restrict reference's check of live rows, which a delete of the row it names calls (server/kit/define.ts).
+  const restricting = spec.fields.filter((field) => field.ref?.onDelete === "restrict").map((field) => liveReferrersFunction(spec.table, field.name));
+  const migration = await writeMigration(`add_${spec.table}`, [script, ...restricting].join("\n"));
   for (const [file, content] of files) {
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, content);

@@ -104,6 +104,42 @@ export function uniqueIndexName(table: string, fields: readonly string[]): strin
 }
 
 /**
+ * The function a delete of a referenced row calls to find live rows of `table` naming it in the reference
+ * `field` (`restrict`): `kuark_live_flag_states_feature_id`. Each is one migration's (`liveReferrersFunction`),
+ * written by the generator with the resource that declares the reference.
+ */
+export function liveReferrersFunctionName(table: string, field: string): string {
+  const name = `kuark_live_${table}_${columnOf(field)}`;
+  if (!/^[a-z_][a-z0-9_]*$/.test(name) || name.length > 63) throw new Error(`the reference ${table}.${field} needs a function named ${name}: a plain PostgreSQL identifier of at most 63 characters`);
+  return name;
+}
+
+/**
+ * The migration's SQL of `liveReferrersFunctionName(table, field)`: whether live rows of `table` in
+ * `organization` name one of `ids` in the reference. A delete of a referenced row calls it inside its one
+ * statement, after it took the organization's lock (server/kit/statements.ts), and it must see rows committed
+ * after that statement began: a VOLATILE function takes a fresh snapshot for each query it runs, which the
+ * statement's own snapshot is not. Static SQL, so PL/pgSQL keeps its plan per connection (a generic function
+ * with dynamic SQL, planned on every call, measured about 600 µs of PostgreSQL's CPU more per delete:
+ * bench/results/levers.md).
+ */
+export function liveReferrersFunction(table: string, field: string): string {
+  const name = liveReferrersFunctionName(table, field);
+  return [
+    `-- CreateFunction (written with the reference by the generator: Prisma's schema has no functions, so it neither diffs nor drops it).`,
+    `-- Live rows of "${table}" that name one of ids in ${columnOf(field)}, read with a snapshot of their own (server/kit/define.ts).`,
+    `CREATE FUNCTION "${name}"(organization text, ids uuid[]) RETURNS boolean`,
+    `LANGUAGE plpgsql VOLATILE STRICT`,
+    `AS $$`,
+    `BEGIN`,
+    `  RETURN EXISTS (SELECT 1 FROM "${table}" WHERE organization_id = organization AND "${columnOf(field)}" = ANY (ids) AND deleted_at IS NULL);`,
+    `END`,
+    `$$;`,
+    ``,
+  ].join("\n");
+}
+
+/**
  * Declares a resource; the literal types of key and contract are kept for the router and the client.
  * The name must be a Prisma model of an org-owned table: the compiler refuses any other.
  */

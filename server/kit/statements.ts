@@ -26,7 +26,7 @@ import type { ChangeType } from "../contract/common.js";
 import type { Statement } from "../db/sql.js";
 import { Prisma } from "../generated/prisma/client.js";
 import { BOOKKEEPING_FIELDS, eventStatement } from "./change-log.js";
-import { columnOf } from "./define.js";
+import { columnOf, liveReferrersFunctionName } from "./define.js";
 import type { ScopeParts } from "./scope.js";
 import { sqlIdentifier } from "./scope.js";
 
@@ -170,8 +170,8 @@ export interface ResourceStatements {
   /**
    * A soft delete of the live rows `ids`, each under its lock, where they also match `conditions`, with an
    * event each; unless live rows of a `restrict` referrer name them (each referrer's answer in `restricted`,
-   * read after the organization's lock with a snapshot of its own: ./change-log.ts on the lock, the migration
-   * `live_referrer_check` on the check). One row per row found: `id`, `before`, `deleted`.
+   * read after the organization's lock with a snapshot of its own: ./change-log.ts on the lock,
+   * `liveReferrersFunction` in ./define.ts on the check). One row per row found: `id`, `before`, `deleted`.
    */
   softDelete(ids: readonly string[], conditions: Record<string, unknown>, restricting: readonly RestrictingReferrer[]): Build;
 }
@@ -273,7 +273,7 @@ export function createStatements(resource: string, shape: EntityShape): Resource
       });
       const checks = restricting.map(
         ({ table: referrer, field }, i) =>
-          Prisma.sql`kuark_live_referrer(${`public.${referrer}`}::regclass, ${columnOf(fieldName(field))}, ${organizationId}, (SELECT array_agg(id) FROM target)) AS ${Prisma.raw(`r${i}`)}`,
+          Prisma.sql`${Prisma.raw(`"${liveReferrersFunctionName(referrer, fieldName(field))}"`)}(${organizationId}, (SELECT array_agg(id) FROM target)) AS ${Prisma.raw(`r${i}`)}`,
       );
       const restricted = Prisma.raw(restricting.map((_, i) => `restricting.r${i}`).join(" OR "));
       const target = Prisma.sql`target AS MATERIALIZED (

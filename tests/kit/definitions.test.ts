@@ -8,7 +8,10 @@ import { z } from "zod";
 import { resourceContract } from "../../server/contract/common.js";
 import { featureContract } from "../../server/contract/features.js";
 import { createChangeHub } from "../../server/kit/change-hub.js";
-import { defineResource, resolveStorage } from "../../server/kit/define.js";
+import { defineResource, liveReferrersFunction, liveReferrersFunctionName, resolveStorage } from "../../server/kit/define.js";
+import { readMigrations } from "../../server/db/schema-engine.js";
+import { Prisma } from "../../server/generated/prisma/client.js";
+import { definitions } from "../../server/resources/definitions.js";
 import { DEFAULT_POLICY } from "../../server/kit/access.js";
 import type { AccessDeclaration } from "../../server/kit/access.js";
 import type { ResourceDefinition } from "../../server/kit/define.js";
@@ -105,5 +108,22 @@ describe("withoutOrganizationScope", () => {
     // The change hub's own use: fetching each notified event once, for that organization's subscribers.
     createChangeHub({ db: t.deps.db, data, log: memoryLogger().log, limits: { perOrganization: 0, perIp: 0 }, retentionHours: 1 });
     expect(reasons).toEqual(["a test reads every organization's rows", expect.stringContaining("the change hub fetches each notified event once")]);
+  });
+});
+
+describe("the function of each restrict reference", () => {
+  it("exists in the migrated database for every restrict reference of the list of resources, as the generator writes it", async () => {
+    const expected = Object.values(definitions).flatMap((definition) =>
+      Object.entries(definition.references)
+        .filter(([, reference]) => reference.onDelete === "restrict")
+        .map(([field]) => ({ name: liveReferrersFunctionName(definition.storage.table, field), source: liveReferrersFunction(definition.storage.table, field) })),
+    );
+    expect(expected.length).toBeGreaterThan(0);
+    const migrations = (await readMigrations()).migrationDirectories.map((dir) => (dir.migrationFile.content.tag === "ok" ? dir.migrationFile.content.value : ""));
+    for (const { name, source } of expected) {
+      const [row] = await t.deps.db.prisma.$queryRaw<{ found: boolean }[]>(Prisma.sql`SELECT to_regprocedure(${`"${name}"(text, uuid[])`}) IS NOT NULL AS found`);
+      expect(row?.found, name).toBe(true);
+      expect(migrations.some((sql) => sql.includes(source)), `a migration holds ${name} as liveReferrersFunction writes it`).toBe(true);
+    }
   });
 });
