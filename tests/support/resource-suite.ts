@@ -640,7 +640,6 @@ export function describeResource(key: ResourceKey, spec: ResourceSuiteSpec): voi
       await Promise.all(texts.map((text) => rows.update({ id: created.id, data: { [searchField]: text } })));
       const oldestFirst = (await history(owner.api, { id: created.id, limit: 100 })).items.reverse();
       expect(oldestFirst.map((event) => event.type)).toEqual(["created", ...texts.map(() => "updated")]);
-      console.log("CHAIN", JSON.stringify(oldestFirst.map((e) => [e.id, e.changes[searchField]])));
       let value: unknown = created[searchField];
       for (const event of oldestFirst.slice(1)) {
         expect(event.changes[searchField]?.before, `event ${event.id}`).toEqual(value);
