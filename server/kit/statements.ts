@@ -26,6 +26,7 @@ import type { ChangeType } from "../contract/common.js";
 import type { Statement } from "../db/sql.js";
 import { Prisma } from "../generated/prisma/client.js";
 import { BOOKKEEPING_FIELDS, eventStatement } from "./change-log.js";
+import type { EventSpec } from "./change-log.js";
 import { columnOf, liveReferrersFunctionName } from "./define.js";
 import type { ScopeParts } from "./scope.js";
 import { sqlIdentifier } from "./scope.js";
@@ -192,6 +193,20 @@ export function createStatements(resource: string, shape: EntityShape): Resource
     countLimit === undefined
       ? Prisma.sql`SELECT count(*)::int FROM ${scope.table} AS t WHERE ${where(scope, selection)}`
       : Prisma.sql`SELECT count(*)::int FROM (SELECT 1 FROM ${scope.table} AS t WHERE ${where(scope, selection)} LIMIT ${countLimit + 1}::int) AS bounded`;
+  /**
+   * The event of each row of `written` (with `target`, the rows as they were, when the statement has one),
+   * in the scope's organization, made by its caller.
+   */
+  const eventOf = ({ organizationId, actorId }: ScopeParts, type: ChangeType, parts: Pick<EventSpec, "lockAfter" | "changes" | "entity">) =>
+    eventStatement({
+      organizationId,
+      actorId,
+      resource,
+      type,
+      from: type === "created" ? Prisma.sql`written` : Prisma.sql`written JOIN target ON target.id = written.id`,
+      entityId: Prisma.sql`written.id`,
+      ...parts,
+    });
   const columnsOf = (values: Record<string, unknown>) =>
     Object.entries(values)
       .filter(([, value]) => value !== undefined)
@@ -210,19 +225,10 @@ export function createStatements(resource: string, shape: EntityShape): Resource
 
     count: (selection, countLimit) => (scope) => Prisma.sql`SELECT (${counted(scope, selection, countLimit)}) AS total`,
 
-    insert: (values) => ({ table, organizationId, actorId }) => {
+    insert: (values) => (scope) => {
+      const { table, organizationId, actorId } = scope;
       const given = columnsOf(values);
-      const event = eventStatement({
-        organizationId,
-        actorId,
-        resource,
-        type: "created" satisfies ChangeType,
-        from: Prisma.sql`written`,
-        lockAfter: Prisma.sql`written`,
-        entityId: Prisma.sql`written.id`,
-        changes: createdChanges(Prisma.sql`written.entity`),
-        entity: Prisma.sql`written.entity`,
-      });
+      const event = eventOf(scope, "created", { lockAfter: Prisma.sql`written`, changes: createdChanges(Prisma.sql`written.entity`), entity: Prisma.sql`written.entity` });
       const columns = Prisma.join([Prisma.sql`id, organization_id, created_by_id, updated_by_id, created_at, updated_at`, ...given.map(({ column }) => column)]);
       const row = Prisma.join([Prisma.sql`${randomUUID()}::uuid, ${organizationId}, ${actorId}, ${actorId}, now(), now()`, ...given.map(({ value }) => Prisma.sql`${value}`)]);
       return prepared(Prisma.sql`
@@ -231,15 +237,10 @@ export function createStatements(resource: string, shape: EntityShape): Resource
         SELECT written.entity AS after, ${event.notified} AS notified FROM written`);
     },
 
-    update: (id, values, conditions) => ({ table, live, actorId, organizationId }) => {
-      const event = eventStatement({
-        organizationId,
-        actorId,
-        resource,
-        type: "updated",
-        from: Prisma.sql`written JOIN target ON target.id = written.id`,
+    update: (id, values, conditions) => (scope) => {
+      const { table, live, actorId } = scope;
+      const event = eventOf(scope, "updated", {
         lockAfter: Prisma.sql`written`,
-        entityId: Prisma.sql`written.id`,
         changes: updatedChanges(Prisma.sql`target.entity`, Prisma.sql`written.entity`),
         entity: Prisma.sql`written.entity`,
       });
@@ -257,17 +258,12 @@ export function createStatements(resource: string, shape: EntityShape): Resource
         SELECT target.entity AS before, written.entity AS after, ${event.notified} AS notified FROM target LEFT JOIN written ON true`);
     },
 
-    softDelete: (ids, conditions, restricting) => ({ table, live, actorId, organizationId }) => {
-      const event = eventStatement({
-        organizationId,
-        actorId,
-        resource,
-        type: "deleted",
-        from: Prisma.sql`written JOIN target ON target.id = written.id`,
+    softDelete: (ids, conditions, restricting) => (scope) => {
+      const { table, live, actorId, organizationId } = scope;
+      const event = eventOf(scope, "deleted", {
         // With referrers to check, the lock comes first: the check must see every write of the organization
         // that took it before (a child's create takes it before reading its parent).
         lockAfter: restricting.length > 0 ? Prisma.sql`target` : Prisma.sql`written`,
-        entityId: Prisma.sql`written.id`,
         changes: Prisma.sql`jsonb_build_object('deletedAt', jsonb_build_object('before', NULL, 'after', ${isoOf(Prisma.sql`written.deleted_at`)}))`,
         entity: Prisma.sql`target.entity`,
       });
