@@ -332,7 +332,7 @@ function summary(results: BenchResults, files: { throughputSvg: string; scaleSvg
     lines.push("");
     lines.push(
       `The service with DATABASE_URL on PostgreSQL itself, and on ${bouncer.version} in transaction mode in front of it (DATABASE_DIRECT_URL on PostgreSQL, for LISTEN), ` +
-        `at ${bouncer.connections} connections; median of ${bouncer.rounds} round(s), alternating. Behind the pooler every write transaction sends one statement more (SET LOCAL statement_timeout). ` +
+        `at ${bouncer.connections} connections; median of ${bouncer.rounds} round(s), alternating. Behind the pooler statements are not kept prepared, a statement outside a transaction gets a client-side deadline, and a write of several statements sends one more (SET LOCAL statement_timeout). ` +
         "\"pooled / direct\" is the pooled throughput over the direct one.",
     );
     lines.push("");
@@ -351,7 +351,7 @@ function summary(results: BenchResults, files: { throughputSvg: string; scaleSvg
   lines.push("");
   lines.push(
     `Service: \`node dist/server/main.js\` (built by \`npm run build:server\`), NODE_ENV=production, default logging (one JSON line per request, to /dev/null), rate limits off, pool ${results.settings.poolSize as number}. ` +
-      `Baseline: bench/baseline.mjs, \`node:http\` + \`pg\` pool of the same size, replaying the SQL captured from Prisma's query log, same JSON out; no auth, no validation, no logging. ` +
+      `Baseline: bench/baseline.mjs, \`node:http\` + \`pg\` pool of the same size, replaying the SQL the kit's statements send (captured from its runner), same JSON out; no auth, no validation, no logging. ` +
       `One after the other, on loopback, load from a separate autocannon process: ${results.settings.warmupSeconds as number} s warm-up, then ${results.settings.durationSeconds as number} s measured. ` +
       `The organization holds ${results.settings.benchOrgRows as number} features; search is "${results.settings.searchTerm as string}" (matches 1 row); status INACTIVE matches 1 in 10.`,
   );
@@ -457,7 +457,7 @@ function causes(results: BenchResults): string[] {
     { label: "baseline `features.byId` (node:http + pg, one query)", rps: rps("baseline", "byId") },
     { label: "service `GET /health`: Express, metrics, helmet (no request log line for health checks)", rps: rps("service", "layerHttp") },
     { label: "service `auth.me`: + CORS, request log, the JSON fast path, the token, a tRPC procedure with output validation; no database", rps: rps("service", "layerTrpc") },
-    { label: "service `features.byId`: + zod input, Prisma query and mapping", rps: rps("service", "byId") },
+    { label: "service `features.byId`: + zod input, the scoped statement (its entity built by PostgreSQL)", rps: rps("service", "byId") },
   ];
   const lines = [
     "## Where the targets are not met: measured causes",
@@ -500,20 +500,21 @@ function causes(results: BenchResults): string[] {
     "",
     `- **Why \`byId\` >= 0.5x is out of reach with this stack**: 0.5x of the baseline's \`byId\` is ${fixed(budget, 0)} µs per request. \`auth.me\`, which touches no database at all ` +
       `(Express, helmet, CORS, the request log line, metrics, the fast path, the token, the tRPC procedure with its output validation), already takes ${fixed(us(steps[2]!.rps), 0)} µs. ` +
-      `Whatever the data layer costs comes on top of that (here ${fixed(us(steps[3]!.rps) - us(steps[2]!.rps), 0)} µs for Prisma's query, its mapping and the input validation, where the ` +
+      `Whatever the data layer costs comes on top of that (here ${fixed(us(steps[3]!.rps) - us(steps[2]!.rps), 0)} µs for the statement, its round trip and the input validation, where the ` +
       `baseline's whole request takes ${fixed(us(steps[0]!.rps), 0)} µs). The same arithmetic holds for \`list\` (0.65x) and \`create\` (0.5x), whose SQL costs more, so they come closer.`,
     `- **Levers kept** (their effect in the Levers table, this run): the fast paths for tRPC (server/trpc/fast-path/json.ts: one buffered answer with Content-Length instead of tRPC's Fetch ` +
       `\`Request\`/\`Response\` and chunked web streams; \`byId\` ${lever("officialAdapter", "byId")}, \`list\` ${lever("officialAdapter", "list")}, \`create\` ${lever("officialAdapter", "create")} against tRPC's adapter); ` +
-      "verified tokens remembered until their exp (no HMAC per request); a write's change event, NOTIFY and organization lock in one statement, the lock taken by a create only there " +
-      "(the organization's writes serialize on that lock, so its hold time bounds `create`); the caller-bound logger made on first use. " +
+      "verified tokens remembered until their exp (no HMAC per request); the kit's statements on `pg` (or PGlite) directly, not through Prisma's client, each write one statement " +
+      "(its row, read under its lock for an update or delete, the organization's lock, the change event and its NOTIFY), by-key statements kept prepared per connection, a page and its bounded count in one statement; " +
+      "the request log written once per request at its end; the caller-bound logger made on first use (bench/results/levers.md has each one's measured effect). " +
       "Found and removed in earlier rounds: `jsonwebtoken` given the HS256 secret as a string (it tried `createPublicKey` on every verify), and Prisma's `count({ take })` sorting every match.",
     `- **Levers measured and not kept**: no request log lines (\`LOG_LEVEL=warn\`: ${leverWords("logWarn")}) and a larger young generation ` +
       `(\`--max-semi-space-size=32\`: ${leverWords("semiSpace")}). Request logs stay on (one line per request is a requirement; \`LOG_LEVEL\` is the operator's choice), and the young ` +
       "generation stays at V8's default: a larger one holds up to three times its size in memory more, with the RSS target already not met. Metrics cost nothing measurable (Observability cost). " +
-      "Dropping `features.list`'s output validation and named prepared statements (`@prisma/adapter-pg`'s `statementNameGenerator`) moved throughput by less than the noise in an earlier round. " +
-      "Not tried: Prisma's raw or typed SQL for the reads (it would still run through Prisma's client, whose mapping is part of the cost above); `WEB_CONCURRENCY` with `node:cluster` is a deployment option, not a per-process lever (measured in the Workers table, when the run has one).",
+      "Dropping `features.list`'s output validation moved throughput by less than the noise in an earlier round; keeping pages prepared made them slower (PostgreSQL's generic plan cannot see the page's size). " +
+      "`WEB_CONCURRENCY` with `node:cluster` is a deployment option, not a per-process lever (measured in the Workers table, when the run has one).",
     `- **RSS**: the service idles at ${results.startup ? mib(results.startup.serviceIdleRssBytes) : "?"} MiB against the baseline's ${results.startup ? mib(results.startup.baselineIdleRssBytes) : "?"} MiB ` +
-      "(Prisma 7's client with its WASM query compiler, Express, tRPC, zod, pino, prom-client); under load its heap grows with the per-request allocations of the stack above.",
+      "(Prisma 7's client with its WASM query compiler, still loaded for migrations and what is outside any organization, Express, tRPC, zod, pino, prom-client); under load its heap grows with the per-request allocations of the stack above.",
     "",
   );
   return lines;
