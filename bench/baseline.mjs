@@ -21,7 +21,6 @@ const pool = process.env.PGLITE_DATA_DIR
       const db = new PGlite({ dataDir: process.env.PGLITE_DATA_DIR, extensions: { pg_trgm } });
       return {
         query: (sql, params) => db.query(sql, params),
-        transaction: (work) => db.transaction((tx) => work({ query: (sql, params) => tx.query(sql, params) })),
         end: () => db.close(),
       };
     })()
@@ -31,20 +30,12 @@ const pool = process.env.PGLITE_DATA_DIR
         max: Number(process.env.DATABASE_POOL_SIZE ?? 10),
         statement_timeout: 10_000,
       });
+      // The service's prepared statements are prepared here too, under a name of their own each.
+      const names = new Map();
       return {
-        query: (sql, params) => pool.query(sql, params),
-        /** BEGIN on one connection of the pool; the captured statements end with the COMMIT. */
-        async transaction(work) {
-          const client = await pool.connect();
-          try {
-            await client.query("BEGIN");
-            return await work(client);
-          } catch (error) {
-            await client.query("ROLLBACK").catch(() => {});
-            throw error;
-          } finally {
-            client.release();
-          }
+        query: (sql, params, prepared) => {
+          if (prepared && !names.has(sql)) names.set(sql, `baseline_${names.size}`);
+          return pool.query(prepared ? { name: names.get(sql), text: sql, values: params } : { text: sql, values: params });
         },
         end: () => pool.end(),
       };
@@ -66,7 +57,7 @@ function send(res, status, body) {
  */
 async function answer(endpoint, body) {
   if (endpoint.kind === "create") return create(endpoint, JSON.parse(body));
-  const [{ rows }] = await Promise.all(endpoint.statements.map((s) => pool.query(s.sql, s.params)));
+  const [{ rows }] = await Promise.all(endpoint.statements.map((s) => pool.query(s.sql, s.params, s.prepared)));
   if (endpoint.kind === "byId") return rows[0] ? rows[0].entity : null;
   const total = rows[0]?.total ?? 0;
   const { page, limit } = endpoint.pagination;
@@ -90,7 +81,7 @@ async function create(endpoint, input) {
       if (statement === endpoint.statements[endpoint.insertStatement] && i === endpoint.nameParam) return input.name;
       return p;
     });
-    const { rows } = await pool.query(statement.sql, params);
+    const { rows } = await pool.query(statement.sql, params, statement.prepared);
     if (statement === endpoint.statements[endpoint.insertStatement]) feature = rows[0].after;
   }
   return feature;

@@ -9,7 +9,8 @@ export interface CapturedEndpoint {
   method: string;
   path: string;
   kind: "list" | "byId" | "create";
-  statements: { sql: string; params: unknown[] }[];
+  /** `prepared`: the service keeps it prepared per connection (server/db/sql.ts), and so does the baseline. */
+  statements: { sql: string; params: unknown[]; prepared?: boolean }[];
   pagination?: { page: number; limit: number };
   /** create: which captured statement is the INSERT, and which of its parameters is the name. */
   insertStatement?: number;

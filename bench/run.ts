@@ -343,11 +343,11 @@ function endpointsFor(byIdId: string): EndpointSpec[] {
 /** Runs each endpoint through the service's own code (its scope and statements) and keeps the SQL it sent. */
 async function captureSql(sql: Awaited<ReturnType<typeof openSql>>, endpoints: EndpointSpec[]): Promise<CapturedEndpoint[]> {
   const prisma = new PrismaClient({ adapter: sql.prismaAdapter() });
-  let seen: { sql: string; params: unknown[] }[] = [];
+  let seen: CapturedEndpoint["statements"] = [];
   // Every statement the kit sends goes through this runner: kept, then run on the bench's own connection.
   const capturing: StatementRunner = {
-    async query<T>(statement: { text: string; values: readonly unknown[] }) {
-      seen.push({ sql: statement.text, params: [...statement.values] });
+    async query<T>(statement: { text: string; values: readonly unknown[]; prepared?: boolean }) {
+      seen.push({ sql: statement.text, params: [...statement.values], ...(statement.prepared && { prepared: true }) });
       return sql.query<T>(statement.text, [...statement.values]);
     },
     // The captured calls are single statements; a transaction would only wrap them.
