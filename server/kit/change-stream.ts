@@ -6,7 +6,8 @@
  * No loss, no duplicate: the subscriber registers with the hub before it reads anything, so nothing that
  * commits meanwhile slips between the replay and the live events; it then yields only ids above the last
  * one it yielded. An organization's event ids commit in order (./change-log.ts), so "above the last id" is
- * exactly "not seen yet".
+ * exactly "not seen yet". The resolver answers the stream only once it knows where it starts, and tRPC
+ * writes `connected` after that answer: whatever commits after a client's `onStarted` reaches it.
  *
  * A transient database fault inside the stream (a replay's read, or the hub's word that the database is gone)
  * ends it with that error, which the surface maps like a query's: SERVICE_UNAVAILABLE, which tRPC's client
@@ -130,7 +131,13 @@ class SignalQueue {
 
 const shuttingDown = () => new DomainError("SHUTTING_DOWN", "This instance is shutting down; reconnect");
 
-export async function* changeStream<TEntity>(options: ChangeStreamOptions): AsyncGenerator<TrackedEnvelope<ChangeNoticeOf<TEntity>>, void> {
+/**
+ * Opens a subscription: registers with the hub and takes the stream's position (the client's event id,
+ * checked against the retention, or the newest event now) before it answers, so by the time the surface
+ * writes `connected` (after the resolver's promise) every change committed afterwards is delivered: a
+ * client that writes once its `onStarted` fires sees its own write. The stream it answers runs from there.
+ */
+export async function openChangeStream<TEntity>(options: ChangeStreamOptions): Promise<AsyncGenerator<TrackedEnvelope<ChangeNoticeOf<TEntity>>, void>> {
   const { hub, reader, input, entityKey, signal } = options;
   const queue = new SignalQueue();
   const subscribed = hub.subscribe({ resource: options.resource, organizationId: options.organizationId, ip: options.ip }, (s) => queue.push(s));
@@ -142,26 +149,32 @@ export async function* changeStream<TEntity>(options: ChangeStreamOptions): Asyn
     );
   }
   let expired = false;
-  const onAbort = () => queue.stop();
-  signal?.addEventListener("abort", onAbort, { once: true });
+  let started = false;
+  let resyncLater: NodeJS.Timeout | undefined;
   const expire = () => {
     expired = true;
     queue.stop();
   };
+  const end = () => {
+    clearTimeout(resyncLater);
+    expiries.unwatch(expire);
+    signal?.removeEventListener("abort", onAbort);
+    subscribed.subscription.end();
+  };
+  // A client that leaves before the stream is iterated ends the subscription here: the `finally` of a
+  // generator that never started does not run.
+  const onAbort = () => {
+    queue.stop();
+    if (!started) end();
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
   if (options.expiresAt !== undefined) {
     if (options.expiresAt <= Date.now()) expire();
     else expiries.watch(options.expiresAt, expire);
   }
-  const matches = matcher(input, options.searchField);
-  // Whether the client has an event id to resume from exactly (see the file comment).
-  let resumable = Boolean(input.lastEventId);
-  const notice = (change: StoredChange) => {
-    resumable = true;
-    return tracked(change.id, { type: change.type, [entityKey]: change.entity as TEntity });
-  };
-  let resyncLater: NodeJS.Timeout | undefined;
+
+  let last: bigint;
   try {
-    let last: bigint;
     if (input.lastEventId) {
       last = BigInt(input.lastEventId);
       const writtenAt = await reader.writtenAt(last);
@@ -174,49 +187,64 @@ export async function* changeStream<TEntity>(options: ChangeStreamOptions): Asyn
     } else {
       last = await reader.latestId();
     }
-    // Replays what the change log has after `last` (a resume, or a resync after the listener reconnected).
-    async function* replay(): AsyncGenerator<TrackedEnvelope<ChangeNoticeOf<TEntity>>> {
-      for (;;) {
-        const batch = await reader.after(last, REPLAY_BATCH);
-        for (const change of batch) {
-          last = BigInt(change.id);
-          if (matches(change)) yield notice(change);
-        }
-        if (batch.length < REPLAY_BATCH) return;
-      }
-    }
-    if (input.lastEventId) yield* replay();
-    for (;;) {
-      const next = await queue.next();
-      if (next === undefined) break;
-      if (next.kind === "closing") throw shuttingDown();
-      // The database does not answer (the hub asked): a transient fault, mapped like a query's (SERVICE_UNAVAILABLE).
-      // Without an event id the stream waits instead: the hub resyncs it once it listens again.
-      if (next.kind === "unavailable") {
-        if (resumable) throw next.error;
-        continue;
-      }
-      if (next.kind === "resync") {
-        try {
-          yield* replay();
-        } catch (error) {
-          if (resumable || !isDatabaseUnavailable(error)) throw error;
-          clearTimeout(resyncLater);
-          resyncLater = setTimeout(() => queue.push({ kind: "resync" }), RESYNC_RETRY_MS);
-          resyncLater.unref();
-        }
-        continue;
-      }
-      const id = BigInt(next.change.id);
-      if (id <= last) continue;
-      last = id;
-      if (matches(next.change)) yield notice(next.change);
-    }
-    if (expired) throw new DomainError("TOKEN_EXPIRED", "The token has expired");
-  } finally {
-    clearTimeout(resyncLater);
-    expiries.unwatch(expire);
-    signal?.removeEventListener("abort", onAbort);
-    subscribed.subscription.end();
+  } catch (error) {
+    end();
+    throw error;
   }
+
+  const matches = matcher(input, options.searchField);
+  // Whether the client has an event id to resume from exactly (see the file comment).
+  let resumable = Boolean(input.lastEventId);
+  const notice = (change: StoredChange) => {
+    resumable = true;
+    return tracked(change.id, { type: change.type, [entityKey]: change.entity as TEntity });
+  };
+  // Replays what the change log has after `last` (a resume, or a resync after the listener reconnected).
+  async function* replay(): AsyncGenerator<TrackedEnvelope<ChangeNoticeOf<TEntity>>> {
+    for (;;) {
+      const batch = await reader.after(last, REPLAY_BATCH);
+      for (const change of batch) {
+        last = BigInt(change.id);
+        if (matches(change)) yield notice(change);
+      }
+      if (batch.length < REPLAY_BATCH) return;
+    }
+  }
+
+  async function* stream(): AsyncGenerator<TrackedEnvelope<ChangeNoticeOf<TEntity>>, void> {
+    started = true;
+    try {
+      if (input.lastEventId) yield* replay();
+      for (;;) {
+        const next = await queue.next();
+        if (next === undefined) break;
+        if (next.kind === "closing") throw shuttingDown();
+        // The database does not answer (the hub asked): a transient fault, mapped like a query's (SERVICE_UNAVAILABLE).
+        // Without an event id the stream waits instead: the hub resyncs it once it listens again.
+        if (next.kind === "unavailable") {
+          if (resumable) throw next.error;
+          continue;
+        }
+        if (next.kind === "resync") {
+          try {
+            yield* replay();
+          } catch (error) {
+            if (resumable || !isDatabaseUnavailable(error)) throw error;
+            clearTimeout(resyncLater);
+            resyncLater = setTimeout(() => queue.push({ kind: "resync" }), RESYNC_RETRY_MS);
+            resyncLater.unref();
+          }
+          continue;
+        }
+        const id = BigInt(next.change.id);
+        if (id <= last) continue;
+        last = id;
+        if (matches(next.change)) yield notice(next.change);
+      }
+      if (expired) throw new DomainError("TOKEN_EXPIRED", "The token has expired");
+    } finally {
+      end();
+    }
+  }
+  return stream();
 }

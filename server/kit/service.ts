@@ -27,7 +27,7 @@ import { Prisma } from "../generated/prisma/client.js";
 import { notOwnedRefusal, ownedBy, withAccess } from "./access.js";
 import { createChangeFeedReader, createChangeLog } from "./change-log.js";
 import type { ChangeHub } from "./change-hub.js";
-import { changeStream } from "./change-stream.js";
+import { openChangeStream } from "./change-stream.js";
 import type { ChangeNoticeOf, ChangeStreamOptions } from "./change-stream.js";
 import { columnOf, resolveStorage, uniqueIndexName } from "./define.js";
 import type { CreateInputOf, EntityOf, InfiniteParamsOf, ListParamsOf, OnDelete, ResolvedStorage, ResourceDefinition, UpdateDataOf } from "./define.js";
@@ -64,7 +64,7 @@ export interface ResourceService<C extends ResourceContract> {
     actor: Actor,
     input: ChangeStreamOptions["input"] | undefined,
     request: { ip: string | undefined; expiresAt: number | undefined; signal: AbortSignal | undefined },
-  ): AsyncGenerator<TrackedEnvelope<ChangeNoticeOf<EntityOf<C>>>, void>;
+  ): Promise<AsyncGenerator<TrackedEnvelope<ChangeNoticeOf<EntityOf<C>>>, void>>;
 }
 
 /** What live subscriptions need: the process's hub and how long events are kept. */
@@ -330,7 +330,7 @@ function createService<C extends ResourceContract>(key: string, graph: Graph, da
     },
 
     onChange: (actor, input, request) =>
-      changeStream<EntityOf<C>>({
+      openChangeStream<EntityOf<C>>({
         hub: live.hub,
         reader: createChangeFeedReader(data.events(actor.organizationId), resource.key),
         resource: resource.key,

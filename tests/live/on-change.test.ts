@@ -101,6 +101,20 @@ describe("features.onChange", () => {
     active.stop();
   });
 
+  it("answers a stream only once it is positioned (tRPC writes `connected` after that answer): a write right after it arrives", async () => {
+    const owner = t.newOrg();
+    const signal = new AbortController();
+    for (let round = 0; round < 3; round++) {
+      // The service's answer, before anything iterates it: the write below commits before the stream's first read.
+      const stream = await t.deps.resourceServices.features.onChange(owner.actor, undefined, { ip: "127.0.0.1", expiresAt: undefined, signal: signal.signal });
+      const written = await owner.api.features.create({ name: `Right after the answer ${round}` });
+      const first = await Promise.race([stream.next(), new Promise<"nothing">((resolve) => setTimeout(() => resolve("nothing"), 3_000))]);
+      expect(first === "nothing" ? first : first.value?.[0]).toBe((await owner.api.features.history({ id: written.id })).items[0]?.id);
+      await stream.return();
+    }
+    signal.abort();
+  });
+
   it("sends no event for a write that failed", async () => {
     const owner = t.newOrg();
     const feature = await owner.api.features.create({ name: "Conflicted" });
@@ -198,3 +212,4 @@ describe("features.onChange", () => {
     expect(stream.text).toContain('"code":"SERVICE_UNAVAILABLE"');
   });
 });
+
