@@ -10,6 +10,7 @@
  *   all connections, in order), `{n}` the request's number. With `cycle`, the list starts over
  *   when used up (updates); without, a run that used it up says `idsWrapped: true` (deletes: an id deleted
  *   twice is a 404, counted in `errors` too).
+ * - `rate`: a fixed number of requests per second in all, instead of as many as the target answers.
  * - `markMeasure`: prints `{"phase":"measure"}` on its own line just before the measured run starts, so
  *   the caller can read the target's CPU time around the measured run alone (bench/comparisons.ts).
  */
@@ -48,6 +49,8 @@ const request = {
   }),
   connections: spec.connections,
   pipelining: 1,
+  // `rate`: requests per second in all, spread over the connections (bench/side-by-side.ts); none: as fast as they answer.
+  ...(spec.rate > 0 && { overallRate: spec.rate }),
   timeout: 10,
 };
 
@@ -69,6 +72,10 @@ console.log(
     requests: result.requests.total,
     errors: result.errors + result.timeouts + result.non2xx,
     non2xx: result.non2xx,
+    // What the errors were: statuses other than 2xx by code, connection errors and timeouts.
+    ...(result.non2xx > 0 && { statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count])) }),
+    ...(result.errors > 0 && { connectionErrors: result.errors }),
+    ...(result.timeouts > 0 && { timeouts: result.timeouts }),
     duration: result.duration,
     ...(ids.length > 0 && { idsUsed: next, idsWrapped: wrapped }),
   }),

@@ -769,8 +769,8 @@ try {
   const endpoints = endpointsFor(byIdRow!.id);
   const captured = await captureSql(sql, endpoints);
   await sql.close();
-  await writeFile(capturedFile, JSON.stringify({ note: "SQL the service sent for each benchmark request, from Prisma's query log", endpoints: captured }, null, 2));
-  log(`captured ${captured.reduce((n, e) => n + e.statements.length, 0)} statements from Prisma's query log`);
+  await writeFile(capturedFile, JSON.stringify({ note: "the statements the kit sends for each benchmark request, recorded by its statement runner", endpoints: captured }, null, 2));
+  log(`captured ${captured.reduce((n, e) => n + e.statements.length, 0)} statements the kit sends`);
 
   if (only) {
     // BENCH_ONLY: those of issue 22's sections alone, to bench/results/custom/.
