@@ -33,6 +33,7 @@ import { PrismaClient } from "../server/generated/prisma/client.js";
 import type { Sql as StatementRunner } from "../server/db/sql.js";
 import { writeComparisonReport, writeReport } from "./report.js";
 import { liveBench, writeLiveReport } from "./live.js";
+import { seedFeatures } from "./seed.js";
 import type { BenchResults, CapturedEndpoint, ComparisonResults, LeverResults, LoadResult, ObservabilityResults, PgBouncerResults, ScaleRow, Target, VariantRow, WorkerResults } from "./report.js";
 import { pgbouncerVersion, startPgBouncer } from "../scripts/support/pgbouncer.js";
 import { againstPeer, cpuPerRequest, peerUnavailable } from "./comparisons.js";
@@ -147,20 +148,9 @@ async function dropDatabase() {
   else await adminQuery(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
 }
 
-/** Seeds rows `from`..`to` of `org` in statements of 100k rows (generate_series, no row-by-row insert). */
+/** Seeds rows `from`..`to` of `org` (./seed.ts), then refreshes the planner's statistics. */
 async function seed(sql: Sql, org: string, from: number, to: number) {
-  await sql.query(`INSERT INTO organizations (id) VALUES ($1) ON CONFLICT DO NOTHING`, [org]);
-  for (let start = from; start <= to; start += 100_000) {
-    const end = Math.min(to, start + 99_999);
-    await sql.query(
-      `INSERT INTO features (id, organization_id, name, description, status, created_by_id, updated_by_id, created_at, updated_at)
-       SELECT gen_random_uuid(), $1, 'Feature ' || i || ' ' || left(md5(i::text), 8), 'Seeded by the benchmark',
-              (CASE WHEN i % 10 = 0 THEN 'INACTIVE' ELSE 'ACTIVE' END)::"FeatureStatus", 'bench', 'bench', ts, ts
-       FROM generate_series($2::int, $3::int) AS i,
-            LATERAL (SELECT timestamptz '2025-01-01' + i * interval '1 second' AS ts) AS t`,
-      [org, start, end],
-    );
-  }
+  await seedFeatures((text, params) => sql.query(text, params), org, from, to);
   await sql.query("VACUUM ANALYZE features");
 }
 

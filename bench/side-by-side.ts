@@ -30,6 +30,7 @@ import { signAccessToken } from "../server/auth/token.js";
 import { createThrowawayDatabase, freePort } from "../scripts/support/throwaway-postgres.js";
 import type { ThrowawayDatabase } from "../scripts/support/throwaway-postgres.js";
 import { cpuSecondsOf } from "./proc-stat.js";
+import { seedFeatures } from "./seed.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [treeA, treeB, endpoint = "byId", rateText = "300", roundsText = "7", secondsText = "4"] = process.argv.slice(2);
@@ -45,16 +46,10 @@ const ORG = "side-by-side";
 const ROWS = 5_000;
 const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
-/** `n` features of `org`, as bench/run.ts seeds them; answers their ids. */
+/** `n` features of `org`, as the full run seeds them (./seed.ts); answers their ids, oldest first. */
 async function seed(client: pg.Client, org: string, n: number): Promise<string[]> {
-  await client.query("INSERT INTO organizations (id) VALUES ($1) ON CONFLICT DO NOTHING", [org]);
-  const { rows } = await client.query<{ id: string }>(
-    `INSERT INTO features (id, organization_id, name, description, status, created_by_id, updated_by_id, created_at, updated_at)
-     SELECT gen_random_uuid(), $1, 'Feature ' || i || ' ' || left(md5(i::text), 8), 'Seeded', 'ACTIVE', 'bench', 'bench', ts, ts
-     FROM generate_series(1, $2::int) AS i, LATERAL (SELECT timestamptz '2025-01-01' + i * interval '1 second' AS ts) AS t
-     RETURNING id::text AS id`,
-    [org, n],
-  );
+  await seedFeatures((text, params) => client.query(text, params), org, 1, n);
+  const { rows } = await client.query<{ id: string }>("SELECT id::text AS id FROM features WHERE organization_id = $1 ORDER BY created_at, id", [org]);
   return rows.map((row) => row.id);
 }
 
