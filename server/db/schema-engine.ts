@@ -98,7 +98,7 @@ export async function withSchemaEngine<T>(
 
 /**
  * `@prisma/adapter-pg` runs a migration's script by splitting it at every `;` (7.10: `script.split(";")`),
- * which breaks a function body (`$$ ... ; ... $$`, the migration `live_referrer_check`). A script is sent
+ * which breaks a function body (`$$ ... ; ... $$`, a restrict reference's `kuark_live_*` function). A script is sent
  * whole instead, as one simple query: PostgreSQL runs its statements in order, in one implicit transaction,
  * as `prisma migrate deploy` and psql do. PGlite's adapter already runs scripts whole (`exec`).
  */

@@ -212,4 +212,3 @@ describe("features.onChange", () => {
     expect(stream.text).toContain('"code":"SERVICE_UNAVAILABLE"');
   });
 });
-

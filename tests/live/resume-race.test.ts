@@ -38,22 +38,19 @@ describe("features.onChange resumed again and again while one organization's wri
     const received: ReceivedChange[] = [];
     let lastEventId: string | null = null;
     try {
-      await readAndResume();
+      for (let resume = 0; resume < RESUMES; resume++) {
+        const subscriber = subscribeToFeatures(t.server.url, owner.token, lastEventId === null ? undefined : { lastEventId });
+        await subscriber.waitStarted();
+        await subscriber.waitForChanges(5 + resume * 3, 30_000);
+        subscriber.stop();
+        received.push(...subscriber.changes);
+        lastEventId = received.at(-1)?.id ?? lastEventId;
+        // Away a moment: writes go on meanwhile, and the next subscription must replay them.
+        await new Promise((resolve) => setTimeout(resolve, 20 * resume));
+      }
     } finally {
       writing = false;
       await Promise.all(writers);
-    }
-    async function readAndResume() {
-    for (let resume = 0; resume < RESUMES; resume++) {
-      const subscriber = subscribeToFeatures(t.server.url, owner.token, lastEventId === null ? undefined : { lastEventId });
-      await subscriber.waitStarted();
-      await subscriber.waitForChanges(5 + resume * 3, 30_000);
-      subscriber.stop();
-      received.push(...subscriber.changes);
-      lastEventId = received.at(-1)?.id ?? lastEventId;
-      // Away a moment: writes go on meanwhile, and the next subscription must replay them.
-      await new Promise((resolve) => setTimeout(resolve, 20 * resume));
-    }
     }
 
     // The first subscription began at the newest event of its moment; from there on, the reader must have
